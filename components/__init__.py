@@ -1,0 +1,1 @@
+"""Pipeline components (prepare, trainer, evaluator, exporter) over the estimator_core engine."""

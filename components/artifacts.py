@@ -1,0 +1,24 @@
+"""Artifact layout names shared by every step (TFX-compatible where TFX has a convention)."""
+
+SPLIT_PREFIX = "Split-"
+TRAIN_SPLIT = "train"
+EVAL_SPLIT = "eval"
+TFRECORD_SUFFIX = ".tfrecord.gz"
+SCHEMA_FILE = "schema.json"
+STATS_FILE = "stats.json"
+DEAD_LETTER_DIR = "dead_letter"
+
+METRICS_FILE = "metrics.json"
+CONFUSION_FILE = "confusion_matrix.json"
+SLICES_FILE = "slice_metrics.json"
+BLESSED = "BLESSED"
+NOT_BLESSED = "NOT_BLESSED"
+BLESSING_FILE = "blessing.json"
+
+PUSH_FILE = "push.json"
+TRAINER_RESULT_FILE = "trainer.json"
+
+
+def split_dir(examples_dir: str, split: str) -> str:
+    """Directory holding one split's TFRecords, e.g. OUT/Split-train."""
+    return f"{examples_dir.rstrip('/')}/{SPLIT_PREFIX}{split}"

@@ -1,0 +1,85 @@
+"""`tpuest`: one entry point whose subcommands parse arguments and call library functions."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+# Each module exposes register(subparsers); it adds its parser with set_defaults(func=...).
+SUBCOMMANDS = (
+    "components.demo",
+    "components.prepare.cli",
+    "components.trainer.cli",
+    "components.evaluator.cli",
+    "components.exporter.cli",
+    "pipelines.cli",
+    "bench.cli",
+    "estimator_core.check_model",
+)
+
+
+class UsageError(Exception):
+    """A bad argument value found after parsing; exits 2 like an argparse error."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tpuest",
+        description="TPUEstimator on TensorFlow 2.21: engine, pipeline steps and local pipeline.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="DEBUG logging")
+    parser.add_argument(
+        "--legacy-keras",
+        action="store_true",
+        help="use tf-keras (TF_USE_LEGACY_KERAS=1) so tf.compat.v1.layers work; "
+        "needs the 'legacy' extra",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and name.startswith(e.name):
+                continue  # subcommand not installed in this build
+            raise
+        module.register(sub)
+    return parser
+
+
+def _setup_environment(argv: list[str]) -> None:
+    # Must happen before TensorFlow is imported by any subcommand module.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "--legacy-keras" in argv:
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _setup_environment(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as e:
+        parser.exit(2, f"tpuest: error: {e}\n")
+    except KeyboardInterrupt:
+        print("tpuest: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if args.verbose:
+            raise
+        print(f"tpuest {args.command}: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

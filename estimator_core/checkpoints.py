@@ -1,0 +1,133 @@
+"""Checkpoints in model_dir: the saver, finding the latest, reading variables, warm starting."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+import tensorflow as tf
+
+from estimator_core.config import WarmStartSettings
+
+log = logging.getLogger("estimator_core")
+v1 = tf.compat.v1
+
+_STEP = re.compile(r"-(\d+)$")
+
+
+def new_saver(config) -> v1.train.Saver:
+    """The standard Saver: model.ckpt-<step>, keep_checkpoint_max kept, relative paths."""
+    return v1.train.Saver(
+        sharded=True,
+        max_to_keep=config.keep_checkpoint_max,
+        save_relative_paths=True,
+    )
+
+
+def latest_checkpoint(model_dir: str) -> str | None:
+    """The newest checkpoint prefix in model_dir, or None."""
+    if not model_dir or not tf.io.gfile.exists(model_dir):
+        return None
+    return tf.train.latest_checkpoint(model_dir)
+
+
+def global_step_of(checkpoint_path: str) -> int:
+    """The global step stored in a checkpoint (0 if it has none)."""
+    reader = tf.train.load_checkpoint(checkpoint_path)
+    if reader.has_tensor(v1.GraphKeys.GLOBAL_STEP):
+        return int(reader.get_tensor(v1.GraphKeys.GLOBAL_STEP))
+    match = _STEP.search(checkpoint_path)
+    return int(match.group(1)) if match else 0
+
+
+def require_checkpoint(model_dir: str, checkpoint_path: str | None) -> str:
+    """checkpoint_path if it exists, else model_dir's latest; ValueError naming what is missing."""
+    if checkpoint_path:
+        if os.path.isdir(checkpoint_path) or checkpoint_path.endswith("/"):
+            found = latest_checkpoint(checkpoint_path)
+            if found is None:
+                raise ValueError(f"no checkpoint found in checkpoint_path {checkpoint_path}")
+            return found
+        if not tf.io.gfile.glob(checkpoint_path + ".index"):
+            raise ValueError(f"checkpoint_path {checkpoint_path} does not exist (no .index file)")
+        return checkpoint_path
+    found = latest_checkpoint(model_dir)
+    if found is None:
+        raise ValueError(
+            f"could not find a trained model in model_dir {model_dir}: train first or pass "
+            "checkpoint_path"
+        )
+    return found
+
+
+def resolve_warm_start(warm_start_from) -> WarmStartSettings | None:
+    """Normalizes warm_start_from (a path, a model_dir, or WarmStartSettings)."""
+    if warm_start_from is None:
+        return None
+    if isinstance(warm_start_from, WarmStartSettings):
+        return warm_start_from
+    if isinstance(warm_start_from, (str, os.PathLike)):
+        return WarmStartSettings(ckpt_to_initialize_from=os.fspath(warm_start_from))
+    raise ValueError(
+        f"warm_start_from must be a checkpoint path, a model_dir or WarmStartSettings, got "
+        f"{warm_start_from!r}"
+    )
+
+
+def apply_warm_start(settings: WarmStartSettings) -> None:
+    """Rewires matching variables' initializers to read from the warm-start checkpoint."""
+    source = settings.ckpt_to_initialize_from
+    ckpt = latest_checkpoint(source) if tf.io.gfile.isdir(source) else source
+    if ckpt is None or not tf.io.gfile.glob(ckpt + ".index"):
+        raise ValueError(f"warm_start_from {source}: no checkpoint found there")
+    available = set(dict(tf.train.list_variables(ckpt)))
+    pattern = settings.vars_to_warm_start
+    # As tf.estimator did: a regex selects among trainable variables, a list among all of them.
+    collection = (
+        v1.global_variables() if isinstance(pattern, (list, tuple)) else v1.trainable_variables()
+    )
+    candidates = [v for v in collection if v.op.name != v1.GraphKeys.GLOBAL_STEP]
+    if isinstance(pattern, (list, tuple)):
+        chosen = [v for v in candidates if any(re.match(p, v.op.name) for p in pattern)]
+    else:
+        chosen = [v for v in candidates if re.match(pattern or ".*", v.op.name)]
+    matched = [v for v in chosen if v.op.name in available]
+    unmatched = [v.op.name for v in chosen if v.op.name not in available]
+    if unmatched and settings.fail_on_unmatched:
+        raise ValueError(f"warm_start_from {ckpt}: no value for variables {unmatched}")
+    if not matched:
+        msg = f"warm_start_from {ckpt}: no variable matched {pattern!r}"
+        if settings.fail_on_unmatched:
+            raise ValueError(msg)
+        log.warning(msg)
+        return
+    v1.train.init_from_checkpoint(ckpt, {v.op.name: v for v in matched})
+    log.info(
+        "Warm-starting %d variables from %s (%d not in the checkpoint, freshly initialized)",
+        len(matched),
+        ckpt,
+        len(unmatched),
+    )
+    for v in matched:
+        log.debug("warm-started %s from %s", v.op.name, ckpt)
+
+
+def variable_names(model_dir: str) -> list[str]:
+    ckpt = latest_checkpoint(model_dir)
+    if ckpt is None:
+        raise ValueError(f"no checkpoint in model_dir {model_dir}: train first")
+    return [name for name, _ in tf.train.list_variables(ckpt)]
+
+
+def variable_value(model_dir: str, name):
+    ckpt = latest_checkpoint(model_dir)
+    if ckpt is None:
+        raise ValueError(f"no checkpoint in model_dir {model_dir}: train first")
+    reader = tf.train.load_checkpoint(ckpt)
+    names = [name] if isinstance(name, str) else list(name)
+    for n in names:
+        if not reader.has_tensor(n):
+            raise ValueError(f"variable {n!r} is not in checkpoint {ckpt}")
+    values = [reader.get_tensor(n) for n in names]
+    return values[0] if isinstance(name, str) else values

@@ -1,0 +1,213 @@
+"""Immutable run configuration: RunConfig, TPUConfig, InputPipelineConfig, WarmStartSettings."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from typing import Any
+
+import tensorflow as tf
+
+_TIME_BUDGET = re.compile(r"^(\d+(?:\.\d+)?)\s*([smh])$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+class InputPipelineConfig:
+    """How input_fn is invoked for training: once per shard or once per host."""
+
+    PER_SHARD_V1 = 1
+    PER_HOST_V1 = 2
+    PER_HOST_V2 = 3
+    BROADCAST = 4
+    SLICED = 5
+
+    ALL = (PER_SHARD_V1, PER_HOST_V1, PER_HOST_V2, BROADCAST, SLICED)
+
+
+def _positive_int(name: str, value, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def parse_time_budget(value: str) -> float:
+    """'30s' / '5m' / '1h' -> seconds; ValueError naming the value otherwise."""
+    match = _TIME_BUDGET.match(value.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(
+            f"iterations_per_loop {value!r} must be a positive int or a duration like '30s', '5m', '1h'"
+        )
+    return float(match.group(1)) * _SECONDS[match.group(2)]
+
+
+@dataclasses.dataclass(frozen=True)
+class TPUConfig:
+    """TPU loop and sharding settings; positional order as the original (iterations, num_shards, ...).
+
+    `iterations_per_loop` is how many steps run on the device per `session.run` (an int) or a
+    time budget per loop ('30s', '5m') that the engine adapts the step count to.
+    """
+
+    iterations_per_loop: int | str = 2
+    num_shards: int | None = None
+    num_cores_per_replica: int | None = None
+    per_host_input_for_training: bool | int = True
+    tpu_job_name: str | None = None
+    initial_infeed_sleep_secs: float | None = None
+    eval_training_input_configuration: int = InputPipelineConfig.PER_HOST_V1
+
+    def __post_init__(self):
+        ipl = self.iterations_per_loop
+        if isinstance(ipl, str):
+            parse_time_budget(ipl)
+        else:
+            _positive_int("TPUConfig.iterations_per_loop", ipl, allow_none=False)
+        _positive_int("TPUConfig.num_shards", self.num_shards)
+        _positive_int("TPUConfig.num_cores_per_replica", self.num_cores_per_replica)
+        phi = self.per_host_input_for_training
+        if not isinstance(phi, bool) and phi not in InputPipelineConfig.ALL:
+            raise ValueError(
+                "TPUConfig.per_host_input_for_training must be a bool or an InputPipelineConfig "
+                f"value, got {phi!r}"
+            )
+        if self.eval_training_input_configuration not in (
+            InputPipelineConfig.PER_HOST_V1,
+            InputPipelineConfig.SLICED,
+        ):
+            raise ValueError(
+                "TPUConfig.eval_training_input_configuration must be PER_HOST_V1 or SLICED, got "
+                f"{self.eval_training_input_configuration!r}"
+            )
+        if self.initial_infeed_sleep_secs is not None and self.initial_infeed_sleep_secs < 0:
+            raise ValueError("TPUConfig.initial_infeed_sleep_secs must be >= 0")
+
+    @property
+    def per_host_input(self) -> bool:
+        """True when input_fn is called once per host (True, PER_HOST_V1/V2, BROADCAST, SLICED)."""
+        phi = self.per_host_input_for_training
+        if isinstance(phi, bool):
+            return phi
+        return phi != InputPipelineConfig.PER_SHARD_V1
+
+    @property
+    def loop_time_budget(self) -> float | None:
+        """Seconds per loop when iterations_per_loop is a duration, else None."""
+        if isinstance(self.iterations_per_loop, str):
+            return parse_time_budget(self.iterations_per_loop)
+        return None
+
+    def replace(self, **changes) -> TPUConfig:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclasses.dataclass(frozen=True)
+class WarmStartSettings:
+    """Where to warm-start from and which variables (a regex over variable names, or a list)."""
+
+    ckpt_to_initialize_from: str
+    vars_to_warm_start: str | list[str] | None = ".*"
+    fail_on_unmatched: bool = False
+
+
+_DEFAULT_SAVE_SECS = 600
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Where and how a TPUEstimator runs: model_dir, checkpoint/summary cadence, TPU and cluster.
+
+    Only one of save_checkpoints_steps and save_checkpoints_secs may be set; with neither, a
+    checkpoint is saved every 600 seconds (and always at the end of training).
+    """
+
+    tpu_config: TPUConfig = dataclasses.field(default_factory=TPUConfig)
+    cluster: Any = None
+    master: str | None = None
+    evaluation_master: str | None = None
+    model_dir: str | None = None
+    tf_random_seed: int | None = None
+    save_checkpoints_steps: int | None = None
+    save_checkpoints_secs: float | None = None
+    save_summary_steps: int = 100
+    keep_checkpoint_max: int | None = 5
+    log_step_count_steps: int = 100
+    session_config: tf.compat.v1.ConfigProto | None = None
+    train_distribute: Any = None
+    eval_distribute: Any = None
+
+    def __post_init__(self):
+        if not isinstance(self.tpu_config, TPUConfig):
+            raise ValueError(
+                f"RunConfig.tpu_config must be a TPUConfig, got {type(self.tpu_config)}"
+            )
+        if self.save_checkpoints_steps is not None and self.save_checkpoints_secs is not None:
+            raise ValueError(
+                "RunConfig: set at most one of save_checkpoints_steps "
+                f"({self.save_checkpoints_steps}) and save_checkpoints_secs "
+                f"({self.save_checkpoints_secs})"
+            )
+        _positive_int("RunConfig.save_checkpoints_steps", self.save_checkpoints_steps)
+        if self.save_checkpoints_secs is not None and self.save_checkpoints_secs <= 0:
+            raise ValueError(
+                f"RunConfig.save_checkpoints_secs must be > 0, got {self.save_checkpoints_secs!r}"
+            )
+        _positive_int("RunConfig.save_summary_steps", self.save_summary_steps)
+        _positive_int("RunConfig.log_step_count_steps", self.log_step_count_steps)
+        if self.keep_checkpoint_max is not None and (
+            isinstance(self.keep_checkpoint_max, bool)
+            or not isinstance(self.keep_checkpoint_max, int)
+            or self.keep_checkpoint_max < 0
+        ):
+            raise ValueError(
+                f"RunConfig.keep_checkpoint_max must be an int >= 0 or None, got "
+                f"{self.keep_checkpoint_max!r}"
+            )
+        if self.tf_random_seed is not None and not isinstance(self.tf_random_seed, int):
+            raise ValueError(
+                f"RunConfig.tf_random_seed must be an int, got {self.tf_random_seed!r}"
+            )
+
+    @property
+    def checkpoint_every(self) -> tuple[int | None, float | None]:
+        """(steps, secs) for the checkpoint timer; secs defaults to 600 when neither is set."""
+        if self.save_checkpoints_steps is None and self.save_checkpoints_secs is None:
+            return None, _DEFAULT_SAVE_SECS
+        return self.save_checkpoints_steps, self.save_checkpoints_secs
+
+    @property
+    def tf_config(self) -> dict:
+        """The parsed TF_CONFIG environment variable ({} when unset)."""
+        raw = os.environ.get("TF_CONFIG", "")
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"TF_CONFIG is not valid JSON: {e}") from e
+
+    @property
+    def task_type(self) -> str:
+        return self.tf_config.get("task", {}).get("type", "worker")
+
+    @property
+    def task_id(self) -> int:
+        return int(self.tf_config.get("task", {}).get("index", 0))
+
+    @property
+    def num_worker_replicas(self) -> int:
+        cluster = self.tf_config.get("cluster", {})
+        return max(1, len(cluster.get("chief", [])) + len(cluster.get("worker", [])))
+
+    @property
+    def is_chief(self) -> bool:
+        """The chief writes checkpoints and summaries: task 'chief', or worker 0 when no chief."""
+        cluster = self.tf_config.get("cluster", {})
+        if self.task_type == "chief":
+            return True
+        return self.task_type == "worker" and self.task_id == 0 and not cluster.get("chief")
+
+    def replace(self, **changes) -> RunConfig:
+        return dataclasses.replace(self, **changes)

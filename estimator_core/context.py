@@ -1,0 +1,73 @@
+"""The engine's derived, immutable view of one estimator: batch sizes per mode, replicas, params."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import tensorflow as tf
+
+from estimator_core.config import RunConfig, WarmStartSettings
+from estimator_core.mode_keys import ModeKeys
+from estimator_core.user_fns import call_input_fn, call_model_fn
+
+# Keys the engine puts into params itself; users may not set them.
+RESERVED_PARAMS = ("batch_size", "context", "use_tpu")
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineContext:
+    """Everything a graph builder needs to know about the estimator, resolved once."""
+
+    model_fn: Callable
+    model_dir: str
+    config: RunConfig
+    params: dict[str, Any]
+    use_tpu: bool
+    batch_sizes: dict[str, int | None]
+    num_replicas: int = 1
+    warm_start: WarmStartSettings | None = None
+
+    def batch_size(self, mode: str) -> int | None:
+        """The global batch size for `mode` (None when not set)."""
+        return self.batch_sizes.get(mode)
+
+    def per_replica_batch_size(self, mode: str) -> int | None:
+        size = self.batch_size(mode)
+        return None if size is None else size // self.num_replicas
+
+    def params_for(self, mode: str) -> dict[str, Any]:
+        """A copy of params with `batch_size` set to this mode's per-replica batch."""
+        params = dict(self.params)
+        size = self.per_replica_batch_size(mode)
+        if size is not None:
+            params["batch_size"] = size
+        params["use_tpu"] = self.use_tpu
+        return params
+
+    def call_input_fn(self, input_fn: Callable, mode: str):
+        return call_input_fn(input_fn, self.params_for(mode), self.config, mode)
+
+    def call_model_fn(self, features, labels, mode: str):
+        return call_model_fn(
+            self.model_fn, features, labels, mode, self.params_for(mode), self.config
+        )
+
+
+def new_graph(seed: int | None) -> tf.Graph:
+    """A fresh graph with the run's seed; Keras layer names restart so variables keep their names."""
+    if "keras" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
+        import keras
+
+        keras.utils.clear_session(free_memory=False)
+    graph = tf.Graph()
+    if seed is not None:
+        with graph.as_default():
+            tf.compat.v1.set_random_seed(seed)
+    return graph
+
+
+MODES = (ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT)

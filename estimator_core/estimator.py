@@ -1,0 +1,239 @@
+"""TPUEstimator: the facade that validates arguments and hands each mode to its builder."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from estimator_core import checkpoints, evaluation, prediction, training
+from estimator_core import export as export_lib
+from estimator_core.config import RunConfig
+from estimator_core.context import RESERVED_PARAMS, EngineContext
+from estimator_core.mode_keys import ModeKeys
+from estimator_core.user_fns import validate_model_fn
+
+log = logging.getLogger("estimator_core")
+
+
+def _check_batch_size(name: str, value) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def _check_steps(name: str, value) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an int, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"Must specify {name} > 0, given: {value}")
+
+
+class TPUEstimator:
+    """Trains, evaluates, predicts with and exports a model given by `model_fn`.
+
+    The global batch sizes given here are split per shard: `input_fn` and `model_fn` read their
+    own batch size from `params['batch_size']`. Training runs `iterations_per_loop` steps in one
+    `session.run` (an in-graph loop) and returns to the host between loops for hooks,
+    checkpoints and summaries. With `use_tpu=False` everything runs on the local CPU/GPU.
+
+    Example:
+        def model_fn(features, labels, mode, params):
+            logits = tf.keras.layers.Dense(3)(features["x"])
+            loss = tf.compat.v1.losses.sparse_softmax_cross_entropy(labels, logits)
+            train_op = tf.compat.v1.train.AdamOptimizer().minimize(
+                loss, global_step=tf.compat.v1.train.get_global_step())
+            return TPUEstimatorSpec(mode=mode, loss=loss, train_op=train_op)
+
+        est = TPUEstimator(model_fn=model_fn, config=RunConfig(model_dir="/tmp/m"),
+                           use_tpu=False, train_batch_size=64)
+        est.train(input_fn, max_steps=1000)
+    """
+
+    def __init__(
+        self,
+        model_fn: Callable | None = None,
+        model_dir: str | None = None,
+        config: RunConfig | None = None,
+        params: dict[str, Any] | None = None,
+        use_tpu: bool = True,
+        train_batch_size: int | None = None,
+        eval_batch_size: int | None = None,
+        predict_batch_size: int | None = None,
+        batch_axis=None,
+        warm_start_from=None,
+    ):
+        if config is None or not isinstance(config, RunConfig):
+            raise ValueError(f"config must be an estimator_core.RunConfig, got {config!r}")
+        validate_model_fn(model_fn)
+        params = dict(params or {})
+        for key in RESERVED_PARAMS:
+            if key in params:
+                raise ValueError(
+                    f"params must not contain the reserved key {key!r}; it is set by TPUEstimator"
+                )
+        for name, value in (
+            ("train_batch_size", train_batch_size),
+            ("eval_batch_size", eval_batch_size),
+            ("predict_batch_size", predict_batch_size),
+        ):
+            _check_batch_size(name, value)
+        num_shards = config.tpu_config.num_shards
+        if use_tpu:
+            if train_batch_size is None:
+                raise ValueError("train_batch_size cannot be None when use_tpu is True")
+            for name, value in (
+                ("train_batch_size", train_batch_size),
+                ("eval_batch_size", eval_batch_size),
+                ("predict_batch_size", predict_batch_size),
+            ):
+                if value is not None and num_shards and value % num_shards:
+                    raise ValueError(
+                        f"{name} ({value}) must be divisible by tpu_config.num_shards ({num_shards})"
+                    )
+        elif num_shards and num_shards > 1:
+            log.info("use_tpu=False: tpu_config.num_shards=%d is ignored (one device)", num_shards)
+        model_dir = self._resolve_model_dir(model_dir, config)
+        config = config.replace(model_dir=model_dir)
+        self._ctx = EngineContext(
+            model_fn=model_fn,
+            model_dir=model_dir,
+            config=config,
+            params=params,
+            use_tpu=bool(use_tpu),
+            batch_sizes={
+                ModeKeys.TRAIN: train_batch_size,
+                ModeKeys.EVAL: eval_batch_size,
+                ModeKeys.PREDICT: predict_batch_size,
+            },
+            warm_start=checkpoints.resolve_warm_start(warm_start_from),
+        )
+        self._batch_axis = batch_axis
+
+    @staticmethod
+    def _resolve_model_dir(model_dir: str | None, config: RunConfig) -> str:
+        if model_dir is not None and config.model_dir is not None:
+            if os.path.normpath(model_dir) != os.path.normpath(config.model_dir):
+                raise ValueError(
+                    f"model_dir ({model_dir}) and config.model_dir ({config.model_dir}) differ; "
+                    "set one, or set both to the same directory"
+                )
+        model_dir = model_dir or config.model_dir
+        if model_dir is None:
+            model_dir = tempfile.mkdtemp(prefix="tpuest_model_")
+            log.info("model_dir not set: using temporary directory %s", model_dir)
+        return os.fspath(model_dir)
+
+    # Properties, as the original.
+    @property
+    def config(self) -> RunConfig:
+        return self._ctx.config
+
+    @property
+    def model_dir(self) -> str:
+        return self._ctx.model_dir
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._ctx.params)
+
+    @property
+    def model_fn(self) -> Callable:
+        """model_fn bound to params: `fn(features, labels, mode, config)`."""
+        ctx = self._ctx
+
+        def bound_model_fn(features, labels, mode, config):
+            from estimator_core.user_fns import call_model_fn
+
+            return call_model_fn(ctx.model_fn, features, labels, mode, ctx.params_for(mode), config)
+
+        return bound_model_fn
+
+    def _require_tpu(self, mode: str) -> None:
+        if self._ctx.use_tpu:
+            from estimator_core import tpu
+
+            tpu.require_tpu(self.config, mode)
+
+    def train(self, input_fn, hooks=None, steps=None, max_steps=None, saving_listeners=None):
+        """Trains for `steps` more steps or up to `max_steps` (or until input ends); returns self."""
+        if steps is not None and max_steps is not None:
+            raise ValueError("Can not provide both steps and max_steps.")
+        _check_steps("steps", steps)
+        _check_steps("max_steps", max_steps)
+        self._require_tpu(ModeKeys.TRAIN)
+        self.last_train_result = training.run_train(
+            self._ctx,
+            input_fn,
+            hooks=hooks,
+            steps=steps,
+            max_steps=max_steps,
+            saving_listeners=saving_listeners,
+        )
+        return self
+
+    def evaluate(self, input_fn, steps=None, hooks=None, checkpoint_path=None, name=None) -> dict:
+        """Evaluates `steps` batches (or all input) and returns the metrics, loss and global_step."""
+        _check_steps("steps", steps)
+        if self._ctx.batch_size(ModeKeys.EVAL) is not None:
+            self._require_tpu(ModeKeys.EVAL)
+        checkpoint = checkpoints.require_checkpoint(self.model_dir, checkpoint_path)
+        return evaluation.run_evaluate(
+            self._ctx, input_fn, steps=steps, hooks=hooks, checkpoint=checkpoint, name=name
+        )
+
+    def predict(
+        self,
+        input_fn,
+        predict_keys=None,
+        hooks=None,
+        checkpoint_path=None,
+        yield_single_examples=True,
+    ) -> Iterator:
+        """Yields predictions (one example at a time by default) until input ends."""
+        checkpoint = checkpoints.require_checkpoint(self.model_dir, checkpoint_path)
+        return prediction.run_predict(
+            self._ctx,
+            input_fn,
+            predict_keys=predict_keys,
+            hooks=hooks,
+            checkpoint=checkpoint,
+            yield_single_examples=yield_single_examples,
+        )
+
+    def export_saved_model(
+        self,
+        export_dir_base,
+        serving_input_receiver_fn,
+        assets_extra=None,
+        as_text=False,
+        checkpoint_path=None,
+    ) -> str:
+        """Writes a timestamped SavedModel under export_dir_base and returns its path."""
+        if serving_input_receiver_fn is None:
+            raise ValueError("serving_input_receiver_fn must be defined")
+        checkpoint = checkpoints.require_checkpoint(self.model_dir, checkpoint_path)
+        return export_lib.export_saved_model(
+            self._ctx,
+            export_dir_base,
+            serving_input_receiver_fn,
+            assets_extra=assets_extra,
+            as_text=as_text,
+            checkpoint=checkpoint,
+        )
+
+    export_savedmodel = export_saved_model
+
+    def get_variable_names(self) -> list[str]:
+        return checkpoints.variable_names(self.model_dir)
+
+    def get_variable_value(self, name):
+        return checkpoints.variable_value(self.model_dir, name)
+
+    def latest_checkpoint(self) -> str | None:
+        return checkpoints.latest_checkpoint(self.model_dir)

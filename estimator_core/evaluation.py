@@ -1,0 +1,126 @@
+"""evaluate(): builds the EVAL graph, runs metric updates batch by batch, returns final values."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from estimator_core.context import EngineContext, new_graph
+from estimator_core.inputs import batch_size_of, make_input_source
+from estimator_core.mode_keys import ModeKeys
+from estimator_core.session import HookedSession, open_session, session_config
+from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of, validate_spec
+
+log = logging.getLogger("estimator_core")
+v1 = tf.compat.v1
+EVAL = ModeKeys.EVAL
+
+
+def call_metric_fn(eval_metrics) -> dict:
+    """Runs TPUEstimatorSpec.eval_metrics' metric_fn on its tensors (list: positional, dict: keyword)."""
+    metric_fn, tensors = eval_metrics
+    result = metric_fn(**tensors) if isinstance(tensors, dict) else metric_fn(*tensors)
+    if not isinstance(result, dict):
+        raise TypeError(
+            f"metric_fn must return a dict of name -> (value, update_op), got {type(result).__name__}"
+        )
+    return result
+
+
+def metric_ops_of(spec) -> dict:
+    """The spec's metrics as {name: (value, update_op)}, checked."""
+    if isinstance(spec, TPUEstimatorSpec):
+        metrics = call_metric_fn(spec.eval_metrics) if spec.eval_metrics else {}
+    else:
+        metrics = dict(spec.eval_metric_ops)
+    for name, pair in metrics.items():
+        if name == "global_step":
+            raise ValueError("metric name 'global_step' is reserved for the evaluated step")
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(f"metric {name!r} must be a (value, update_op) pair, got {pair!r}")
+    return metrics
+
+
+def eval_dir(model_dir: str, name: str | None) -> str:
+    return os.path.join(model_dir, "eval" if not name else f"eval_{name}")
+
+
+def run_evaluate(ctx: EngineContext, input_fn, *, steps, hooks, checkpoint: str, name) -> dict:
+    """Evaluates `checkpoint` on `steps` batches (or all input); every example weighs the same."""
+    graph = new_graph(ctx.config.tf_random_seed)
+    with graph.as_default():
+        global_step = v1.train.get_or_create_global_step()
+        source = make_input_source(ctx.call_input_fn(input_fn, EVAL), EVAL)
+        features, labels = source.get_next()
+        spec = validate_spec(ctx.call_model_fn(features, labels, EVAL), EVAL)
+        metrics = metric_ops_of(spec)
+        if "loss" not in metrics:
+            # Weighted by batch size so a partial last batch counts per example.
+            weight = tf.cast(batch_size_of(features, labels), tf.float32)
+            metrics["loss"] = v1.metrics.mean(tf.cast(spec.loss, tf.float32), weights=weight)
+        values = {k: v[0] for k, v in metrics.items()}
+        values["global_step"] = global_step.read_value()
+        updates = tf.group(*[v[1] for v in metrics.values()])
+        scaffold = scaffold_of(spec)
+        if scaffold.saver is None:
+            scaffold = v1.train.Scaffold(
+                saver=v1.train.Saver(sharded=True), copy_from_scaffold=scaffold
+            )
+        all_hooks = [*(hooks or ()), *hooks_of(spec, EVAL)]
+        for hook in all_hooks:
+            hook.begin()
+        scaffold.finalize()
+        graph.finalize()
+        session = open_session(graph, scaffold, checkpoint, session_config(ctx.config))
+        try:
+            if source.initializer is not None:
+                session.run(source.initializer)
+            hooked = HookedSession(session, all_hooks)
+            batches = 0
+            while (steps is None or batches < steps) and not hooked.should_stop:
+                try:
+                    hooked.run(updates)
+                except tf.errors.OutOfRangeError:
+                    break
+                batches += 1
+                if not source.is_dataset and steps is None:
+                    break  # tensors never run out; one batch is all a tensor input_fn gives
+            result = session.run(values)
+            hooked.end()
+        finally:
+            session.close()
+    result = {k: _to_python(v) for k, v in result.items()}
+    log.info(
+        "Evaluation of %s (%d batches): %s",
+        os.path.basename(checkpoint),
+        batches,
+        ", ".join(
+            f"{k} = {v:.6g}" if isinstance(v, float) else f"{k} = {v}"
+            for k, v in sorted(result.items())
+            if np.ndim(v) == 0
+        ),
+    )
+    _write_eval_summaries(eval_dir(ctx.model_dir, name), result)
+    return result
+
+
+def _to_python(value):
+    array = np.asarray(value)
+    if array.ndim == 0:
+        return array.item()
+    return array
+
+
+def _write_eval_summaries(directory: str, result: dict) -> None:
+    scalars = [
+        v1.Summary.Value(tag=key, simple_value=float(value))
+        for key, value in sorted(result.items())
+        if key != "global_step" and isinstance(value, (int, float))
+    ]
+    with tf.Graph().as_default():
+        writer = v1.summary.FileWriter(directory)
+        writer.add_summary(v1.Summary(value=scalars), int(result["global_step"]))
+        writer.close()

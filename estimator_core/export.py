@@ -1,0 +1,257 @@
+"""Serving export: input receivers, export outputs (signatures) and the atomic SavedModel writer."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+
+import tensorflow as tf
+
+from estimator_core.context import EngineContext, new_graph
+from estimator_core.mode_keys import ModeKeys
+from estimator_core.session import CheckpointError, session_config
+from estimator_core.spec import scaffold_of, validate_spec
+
+log = logging.getLogger("estimator_core")
+v1 = tf.compat.v1
+sig = v1.saved_model.signature_def_utils
+DEFAULT_SERVING_KEY = "serving_default"
+PREDICT_KEY = "predict"
+
+
+def _as_dict(value, default_key: str) -> dict:
+    if isinstance(value, dict):
+        return dict(value)
+    return {default_key: value}
+
+
+class ServingInputReceiver:
+    """What serving feeds (`receiver_tensors`) and the features model_fn gets (`features`)."""
+
+    def __init__(self, features, receiver_tensors, receiver_tensors_alternatives=None):
+        if features is None or receiver_tensors is None:
+            raise ValueError("ServingInputReceiver needs both features and receiver_tensors")
+        self.features = features if isinstance(features, dict) else {"feature": features}
+        self._single_feature = not isinstance(features, dict)
+        self.receiver_tensors = _as_dict(receiver_tensors, "input")
+        self.receiver_tensors_alternatives = {
+            name: _as_dict(tensors, "input")
+            for name, tensors in (receiver_tensors_alternatives or {}).items()
+        }
+
+    @property
+    def model_features(self):
+        """Features as model_fn should see them (a bare tensor stays bare)."""
+        return self.features["feature"] if self._single_feature else self.features
+
+
+class ExportOutput:
+    """One signature's outputs; `signature_def(inputs)` builds it for a dict of input tensors."""
+
+    def signature_def(self, inputs: dict):
+        raise NotImplementedError
+
+
+class PredictOutput(ExportOutput):
+    """Generic outputs: a tensor or a dict of named tensors."""
+
+    def __init__(self, outputs):
+        self.outputs = _as_dict(outputs, "output")
+        for key, value in self.outputs.items():
+            if not isinstance(value, tf.Tensor):
+                raise ValueError(
+                    f"PredictOutput value for {key!r} must be a Tensor, got {type(value)}"
+                )
+
+    def signature_def(self, inputs):
+        return sig.predict_signature_def(inputs, self.outputs)
+
+
+def _single_string_input(inputs: dict, kind: str) -> tf.Tensor:
+    if len(inputs) != 1 or next(iter(inputs.values())).dtype != tf.string:
+        raise ValueError(f"{kind} signatures need exactly one string input (serialized tf.Example)")
+    return next(iter(inputs.values()))
+
+
+class ClassificationOutput(ExportOutput):
+    """Classification outputs: `scores` (float [batch, classes]) and/or `classes` (string)."""
+
+    def __init__(self, scores=None, classes=None):
+        if scores is None and classes is None:
+            raise ValueError("ClassificationOutput needs scores and/or classes")
+        if classes is not None and classes.dtype != tf.string:
+            raise ValueError("ClassificationOutput classes must be a string tensor")
+        self.scores, self.classes = scores, classes
+
+    def signature_def(self, inputs):
+        return sig.classification_signature_def(
+            _single_string_input(inputs, "Classification"), self.classes, self.scores
+        )
+
+
+class RegressionOutput(ExportOutput):
+    """Regression output: one float tensor `value`."""
+
+    def __init__(self, value):
+        if value is None or not value.dtype.is_floating:
+            raise ValueError("RegressionOutput value must be a float tensor")
+        self.value = value
+
+    def signature_def(self, inputs):
+        return sig.regression_signature_def(_single_string_input(inputs, "Regression"), self.value)
+
+
+def build_parsing_serving_input_receiver_fn(
+    feature_spec: dict, default_batch_size=None
+) -> Callable:
+    """A receiver fn that takes serialized tf.Examples and parses them with `feature_spec`."""
+
+    def serving_input_receiver_fn():
+        serialized = v1.placeholder(tf.string, [default_batch_size], name="input_example_tensor")
+        features = tf.io.parse_example(serialized, feature_spec)
+        return ServingInputReceiver(features, {"examples": serialized})
+
+    return serving_input_receiver_fn
+
+
+def build_raw_serving_input_receiver_fn(features: dict, default_batch_size=None) -> Callable:
+    """A receiver fn that feeds raw feature tensors shaped like `features` (tensors or TensorSpecs)."""
+
+    def serving_input_receiver_fn():
+        receivers = {}
+        for name, example in features.items():
+            shape = [default_batch_size] + list(tf.TensorShape(example.shape)[1:])
+            receivers[name] = v1.placeholder(example.dtype, shape, name=name)
+        return ServingInputReceiver(receivers, receivers)
+
+    return serving_input_receiver_fn
+
+
+def default_export_outputs(predictions) -> dict:
+    """With predictions only, export one PredictOutput as serving_default (as the original did)."""
+    return {DEFAULT_SERVING_KEY: PredictOutput(predictions)}
+
+
+def signature_defs(export_outputs: dict, receiver: ServingInputReceiver) -> dict:
+    """One SignatureDef per export output; serving_default always present."""
+    if len(export_outputs) == 1 and DEFAULT_SERVING_KEY not in export_outputs:
+        export_outputs = {
+            DEFAULT_SERVING_KEY: next(iter(export_outputs.values())),
+            **export_outputs,
+        }
+    if DEFAULT_SERVING_KEY not in export_outputs:
+        raise ValueError(
+            f"export_outputs has several entries {sorted(export_outputs)} but none is "
+            f"{DEFAULT_SERVING_KEY!r}: name the one to serve by default"
+        )
+    defs = {}
+    for key, output in export_outputs.items():
+        if not isinstance(output, ExportOutput):
+            raise ValueError(
+                f"export_outputs[{key!r}] must be an ExportOutput, got {type(output).__name__}"
+            )
+        defs[key] = output.signature_def(receiver.receiver_tensors)
+        for alt_name, alt_inputs in receiver.receiver_tensors_alternatives.items():
+            try:
+                defs[f"{key}:{alt_name}"] = output.signature_def(alt_inputs)
+            except ValueError as e:
+                log.info("signature %s:%s skipped: %s", key, alt_name, e)
+    return defs
+
+
+def _check_assets_extra(assets_extra: dict | None) -> dict:
+    checked = {}
+    for dest, source in (assets_extra or {}).items():
+        norm = os.path.normpath(dest)
+        if os.path.isabs(dest) or norm == ".." or norm.startswith(".." + os.sep):
+            raise ValueError(
+                f"assets_extra destination {dest!r} must be a relative path inside assets.extra"
+            )
+        if not tf.io.gfile.exists(source):
+            raise ValueError(f"assets_extra source {source!r} (for {dest!r}) does not exist")
+        checked[norm] = source
+    return checked
+
+
+def _new_version_dir(export_dir_base: str) -> str:
+    version = int(time.time())
+    while tf.io.gfile.exists(os.path.join(export_dir_base, str(version))):
+        version += 1
+    return os.path.join(export_dir_base, str(version))
+
+
+def export_saved_model(
+    ctx: EngineContext,
+    export_dir_base: str,
+    serving_input_receiver_fn,
+    *,
+    assets_extra,
+    as_text: bool,
+    checkpoint: str,
+) -> str:
+    """Builds the PREDICT graph on the receiver's features, restores `checkpoint`, writes atomically.
+
+    The SavedModel is written to a temporary sibling directory and renamed into its timestamped
+    place, so neither serving nor a later run ever sees a half-written version.
+    """
+    assets = _check_assets_extra(assets_extra)
+    graph = new_graph(ctx.config.tf_random_seed)
+    with graph.as_default():
+        v1.train.get_or_create_global_step()
+        receiver = serving_input_receiver_fn()
+        if not isinstance(receiver, ServingInputReceiver):
+            raise ValueError(
+                f"serving_input_receiver_fn must return a ServingInputReceiver, got {type(receiver).__name__}"
+            )
+        spec = ctx.call_model_fn(receiver.model_features, None, ModeKeys.PREDICT)
+        if (
+            getattr(spec, "export_outputs", None) is None
+            and getattr(spec, "predictions", None) is None
+        ):
+            raise ValueError(
+                "model_fn in PREDICT mode returned neither export_outputs nor predictions"
+            )
+        spec = validate_spec(spec, ModeKeys.PREDICT)
+        export_outputs = spec.export_outputs or default_export_outputs(spec.predictions)
+        defs = signature_defs(export_outputs, receiver)
+        # No Scaffold here: its finalize() would freeze the graph the SavedModel builder extends.
+        saver = scaffold_of(spec).saver or v1.train.Saver(sharded=True)
+        main_op = tf.group(v1.local_variables_initializer(), v1.tables_initializer())
+        session = v1.Session(graph=graph, config=session_config(ctx.config))
+        try:
+            saver.restore(session, checkpoint)
+        except (tf.errors.OpError, ValueError) as e:
+            session.close()
+            raise CheckpointError(checkpoint, e) from e
+        tf.io.gfile.makedirs(export_dir_base)
+        final_dir = _new_version_dir(export_dir_base)
+        temp_dir = os.path.join(
+            export_dir_base, f".temp-{os.path.basename(final_dir)}-{uuid.uuid4().hex[:8]}"
+        )
+        try:
+            builder = v1.saved_model.Builder(temp_dir)
+            builder.add_meta_graph_and_variables(
+                session,
+                [v1.saved_model.tag_constants.SERVING],
+                signature_def_map=defs,
+                main_op=main_op,
+                strip_default_attrs=True,
+                saver=saver,
+            )
+            builder.save(as_text=as_text)
+            for dest, source in assets.items():
+                target = os.path.join(temp_dir, "assets.extra", dest)
+                tf.io.gfile.makedirs(os.path.dirname(target))
+                tf.io.gfile.copy(source, target, overwrite=True)
+            tf.io.gfile.rename(temp_dir, final_dir)
+        except BaseException:
+            if tf.io.gfile.exists(temp_dir):
+                tf.io.gfile.rmtree(temp_dir)
+            raise
+        finally:
+            session.close()
+    log.info("SavedModel exported to %s (signatures: %s)", final_dir, ", ".join(sorted(defs)))
+    return final_dir

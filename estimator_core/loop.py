@@ -1,0 +1,82 @@
+"""The in-graph training loop: `iterations` steps inside one session.run (TPUEstimator's host loop)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import tensorflow as tf
+
+v1 = tf.compat.v1
+
+# A step builds one training step in the loop body and returns (train_op, loss).
+StepFn = Callable[[], tuple[tf.Operation, tf.Tensor]]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainLoop:
+    """Handles to one in-graph loop: feed `iterations`, fetch `outputs`.
+
+    outputs: `loss` of the last step run, `steps` run, `finite` (False when the loop stopped
+    on a NaN/Inf loss), `summary` (the last step's merged summaries, b'' if none) and
+    `global_step` read after the loop.
+    """
+
+    iterations: tf.Tensor
+    outputs: dict[str, tf.Tensor]
+
+
+def build_train_loop(step_fn: StepFn, global_step: tf.Variable) -> TrainLoop:
+    """Builds a tf.while_loop running `step_fn`'s step up to `iterations` times.
+
+    Each iteration's ops (variable reads included) carry a control dependency on the previous
+    iteration's outputs, which depend on its train_op: without it, iteration k+1 may read
+    weights before iteration k's update lands and train on stale values. The loop also stops
+    early at the first non-finite loss so a NaN never spreads past the step that produced it.
+    """
+    iterations = v1.placeholder_with_default(
+        tf.constant(1, tf.int32), [], name="iterations_per_loop"
+    )
+
+    def cond(i, loss, finite, summary):
+        return tf.logical_and(i < iterations, finite)
+
+    def body(i, loss, finite, summary):
+        with tf.control_dependencies([i, loss, finite, summary]):
+            body_graph = tf.compat.v1.get_default_graph()
+            known = set(map(id, v1.get_collection(v1.GraphKeys.SUMMARIES)))
+            train_op, step_loss = step_fn()
+            new = [
+                s
+                for s in v1.get_collection(v1.GraphKeys.SUMMARIES)
+                if id(s) not in known and s.graph is body_graph
+            ]
+            step_summary = v1.summary.merge(new) if new else tf.constant(b"")
+        with tf.control_dependencies([train_op]):
+            step_loss = tf.cast(tf.identity(step_loss), tf.float32)
+            return (
+                i + 1,
+                step_loss,
+                tf.math.is_finite(step_loss),
+                tf.identity(step_summary),
+            )
+
+    steps, loss, finite, summary = tf.while_loop(
+        cond,
+        body,
+        [tf.constant(0), tf.constant(0.0), tf.constant(True), tf.constant(b"")],
+        name="train_loop",
+        parallel_iterations=1,
+    )
+    with tf.control_dependencies([steps, loss, finite, summary]):
+        step_after = tf.identity(
+            global_step.read_value() if hasattr(global_step, "read_value") else global_step
+        )
+    outputs = {
+        "steps": steps,
+        "loss": loss,
+        "finite": finite,
+        "summary": summary,
+        "global_step": step_after,
+    }
+    return TrainLoop(iterations=iterations, outputs=outputs)

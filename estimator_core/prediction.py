@@ -1,0 +1,105 @@
+"""predict(): builds the PREDICT graph and yields predictions batch by batch until input ends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import tensorflow as tf
+
+from estimator_core.context import EngineContext, new_graph
+from estimator_core.inputs import make_input_source
+from estimator_core.mode_keys import ModeKeys
+from estimator_core.session import HookedSession, open_session, session_config
+from estimator_core.spec import hooks_of, scaffold_of, validate_spec
+
+v1 = tf.compat.v1
+PREDICT = ModeKeys.PREDICT
+
+
+def select_predictions(predictions, predict_keys):
+    """Filters dict predictions to predict_keys; ValueError when the keys cannot apply."""
+    if predict_keys is None:
+        return predictions
+    if isinstance(predict_keys, str):
+        predict_keys = [predict_keys]
+    if not isinstance(predictions, dict):
+        raise ValueError(
+            "predict_keys can only be used when model_fn returns predictions as a dict"
+        )
+    missing = [k for k in predict_keys if k not in predictions]
+    if missing:
+        raise ValueError(
+            f"predict_keys {missing} are not in predictions (keys: {sorted(predictions)})"
+        )
+    return {k: predictions[k] for k in predict_keys}
+
+
+def _batch_length(batch) -> int:
+    if not isinstance(batch, dict):
+        return np.shape(batch)[0] if np.ndim(batch) else 1
+    lengths = {k: (np.shape(v)[0] if np.ndim(v) else None) for k, v in batch.items()}
+    distinct = {n for n in lengths.values()}
+    if len(distinct) != 1 or None in distinct:
+        raise ValueError(
+            f"predictions must all have the same batch length to be yielded per example, got {lengths}"
+        )
+    return distinct.pop()
+
+
+def unbatch(batch) -> Iterator:
+    """Yields one example at a time from a batch of predictions (dict or tensor)."""
+    n = _batch_length(batch)
+    if not isinstance(batch, dict):
+        yield from batch
+        return
+    for i in range(n):
+        yield {k: v[i] for k, v in batch.items()}
+
+
+def run_predict(
+    ctx: EngineContext,
+    input_fn,
+    *,
+    predict_keys,
+    hooks,
+    checkpoint: str,
+    yield_single_examples: bool,
+) -> Iterator:
+    graph = new_graph(ctx.config.tf_random_seed)
+    with graph.as_default():
+        v1.train.get_or_create_global_step()
+        source = make_input_source(ctx.call_input_fn(input_fn, PREDICT), PREDICT)
+        features, _ = source.get_next()
+        spec = validate_spec(ctx.call_model_fn(features, None, PREDICT), PREDICT)
+        predictions = select_predictions(spec.predictions, predict_keys)
+        scaffold = scaffold_of(spec)
+        if scaffold.saver is None:
+            scaffold = v1.train.Scaffold(
+                saver=v1.train.Saver(sharded=True), copy_from_scaffold=scaffold
+            )
+        all_hooks = [*(hooks or ()), *hooks_of(spec, PREDICT)]
+        for hook in all_hooks:
+            hook.begin()
+        scaffold.finalize()
+        graph.finalize()
+    session = open_session(graph, scaffold, checkpoint, session_config(ctx.config))
+    try:
+        with graph.as_default():
+            if source.initializer is not None:
+                session.run(source.initializer)
+            hooked = HookedSession(session, all_hooks)
+        while not hooked.should_stop:
+            try:
+                batch = hooked.run(predictions)
+            except tf.errors.OutOfRangeError:
+                break
+            if yield_single_examples:
+                yield from unbatch(batch)
+            else:
+                yield batch
+            if not source.is_dataset:
+                break  # a tensor input_fn gives one batch
+        hooked.end()
+    finally:
+        session.close()

@@ -1,0 +1,123 @@
+"""Session creation (restore, initialize, warm start) and a session that drives SessionRunHooks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+log = logging.getLogger("estimator_core")
+
+v1 = tf.compat.v1
+
+
+class HookedSession:
+    """Runs fetches on a tf.compat.v1.Session with each hook's before_run/after_run around it.
+
+    One `run` is one host round trip; with an in-graph loop that is `iterations_per_loop` steps,
+    so hooks see one call per loop. Users' own SessionRunHooks work unchanged.
+    """
+
+    def __init__(self, session: v1.Session, hooks: Sequence[v1.train.SessionRunHook]):
+        self.session = session
+        self.hooks = list(hooks)
+        self.should_stop = False
+        for hook in self.hooks:
+            hook.after_create_session(session, None)
+
+    def run(self, fetches, feed_dict=None):
+        context = v1.train.SessionRunContext(
+            original_args=v1.train.SessionRunArgs(fetches, feed_dict), session=self.session
+        )
+        hook_args = [hook.before_run(context) for hook in self.hooks]
+        feeds = dict(feed_dict or {})
+        options = v1.RunOptions()
+        hook_fetches = []
+        for args in hook_args:
+            if args is None:
+                hook_fetches.append(None)
+                continue
+            hook_fetches.append(args.fetches)
+            for key, value in (args.feed_dict or {}).items():
+                if key in feeds:
+                    raise RuntimeError(f"a hook feeds {key}, which is already fed")
+                feeds[key] = value
+            if args.options is not None:
+                options.MergeFrom(args.options)
+        run_metadata = v1.RunMetadata()
+        fetch_all = [fetches, [f for f in hook_fetches if f is not None]]
+        results, extra = self.session.run(
+            fetch_all, feed_dict=feeds or None, options=options, run_metadata=run_metadata
+        )
+        extra = iter(extra)
+        for hook, fetched in zip(self.hooks, hook_fetches):
+            value = next(extra) if fetched is not None else None
+            hook.after_run(context, v1.train.SessionRunValues(value, options, run_metadata))
+        if context.stop_requested:
+            self.should_stop = True
+        return results
+
+    def end(self) -> None:
+        """Calls every hook's end() (normal completion or end of input only)."""
+        for hook in self.hooks:
+            hook.end(self.session)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def session_config(config) -> v1.ConfigProto:
+    """The RunConfig's session config, or a default that lets ops fall back to the CPU."""
+    if config.session_config is not None:
+        return config.session_config
+    return v1.ConfigProto(allow_soft_placement=True)
+
+
+def open_session(
+    graph: tf.Graph,
+    scaffold: v1.train.Scaffold,
+    checkpoint_path: str | None,
+    config_proto: v1.ConfigProto,
+    target: str = "",
+) -> v1.Session:
+    """Creates a session: restores `checkpoint_path` if given, else initializes all variables.
+
+    Warm starting, when asked for, has already rewired the variables' initializers at graph
+    construction, so initialization is where it applies.
+    """
+    with graph.as_default():
+        return _prepare(graph, scaffold, checkpoint_path, config_proto, target)
+
+
+def _prepare(graph, scaffold, checkpoint_path, config_proto, target) -> v1.Session:
+    scaffold.finalize()
+    session = v1.Session(target=target, graph=graph, config=config_proto)
+    try:
+        if checkpoint_path:
+            log.info("Restoring parameters from %s", checkpoint_path)
+            try:
+                scaffold.saver.restore(session, checkpoint_path)
+            except (tf.errors.DataLossError, tf.errors.NotFoundError, ValueError) as e:
+                raise CheckpointError(checkpoint_path, e) from e
+        else:
+            session.run(scaffold.init_op, feed_dict=scaffold.init_feed_dict)
+            if scaffold.init_fn is not None:
+                scaffold.init_fn(session)
+        if scaffold.local_init_op is not None:
+            session.run(scaffold.local_init_op, feed_dict=scaffold.local_init_feed_dict)
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint could not be read (truncated, missing files, or not matching the graph)."""
+
+    def __init__(self, path: str, cause: Exception):
+        self.path = path
+        first_line = (
+            str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        )
+        super().__init__(f"cannot restore checkpoint {path}: {first_line}")

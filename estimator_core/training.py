@@ -1,0 +1,170 @@
+"""train(): builds the TRAIN graph around the in-graph loop and runs loops until the target step."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+import tensorflow as tf
+
+from estimator_core import checkpoints
+from estimator_core.context import EngineContext, new_graph
+from estimator_core.hooks import LoopReportHook, checkpoint_hook
+from estimator_core.inputs import InputSource, make_input_source
+from estimator_core.loop import TrainLoop, build_train_loop
+from estimator_core.mode_keys import ModeKeys
+from estimator_core.session import HookedSession, open_session, session_config
+from estimator_core.spec import hooks_of, scaffold_of, validate_spec
+
+log = logging.getLogger("estimator_core")
+v1 = tf.compat.v1
+TRAIN = ModeKeys.TRAIN
+
+
+@dataclasses.dataclass
+class TrainGraph:
+    """A built TRAIN graph and the handles the outer loop drives."""
+
+    graph: tf.Graph
+    loop: TrainLoop
+    source: InputSource
+    scaffold: v1.train.Scaffold
+    spec_hooks: tuple
+    global_step: tf.Variable
+
+
+def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGraph:
+    """Calls input_fn once and model_fn once (inside the loop body) in a new graph."""
+    graph = new_graph(ctx.config.tf_random_seed)
+    with graph.as_default():
+        global_step = v1.train.get_or_create_global_step()
+        source = make_input_source(ctx.call_input_fn(input_fn, TRAIN), TRAIN)
+        specs = []
+
+        def step_fn():
+            features, labels = source.get_next()
+            spec = validate_spec(ctx.call_model_fn(features, labels, TRAIN), TRAIN)
+            specs.append(spec)
+            return spec.train_op, spec.loss
+
+        loop = build_train_loop(step_fn, global_step)
+        spec = specs[0]
+        if warm_start and ctx.warm_start is not None:
+            checkpoints.apply_warm_start(ctx.warm_start)
+        scaffold = scaffold_of(spec)
+        if scaffold.saver is None:
+            scaffold = v1.train.Scaffold(
+                saver=checkpoints.new_saver(ctx.config), copy_from_scaffold=scaffold
+            )
+    return TrainGraph(
+        graph, loop, source, scaffold, hooks_of(spec, TRAIN, ctx.config.is_chief), global_step
+    )
+
+
+def _target_step(current: int, steps: int | None, max_steps: int | None) -> int | None:
+    if max_steps is not None:
+        return max_steps
+    if steps is not None:
+        return current + steps
+    return None
+
+
+class LoopSizer:
+    """How many steps the next loop runs: fixed, or adapted to a time budget per loop."""
+
+    def __init__(self, iterations_per_loop, budget_secs: float | None, per_run_limit: int | None):
+        self._fixed = None if budget_secs is not None else int(iterations_per_loop)
+        self._budget = budget_secs
+        self._size = 1 if budget_secs is not None else self._fixed
+        self._limit = per_run_limit
+
+    def next_size(self, remaining: int | None) -> int:
+        size = self._size if self._limit is None else min(self._size, self._limit)
+        return size if remaining is None else max(1, min(size, remaining))
+
+    def observe(self, steps: int, seconds: float) -> None:
+        if self._budget is None or steps <= 0 or seconds <= 0:
+            return
+        rate = steps / seconds
+        new_size = max(1, int(rate * self._budget))
+        # Grow at most 10x per loop so a fast warm-up loop does not overshoot the budget.
+        self._size = min(new_size, self._size * 10)
+        log.debug("loop size %d (%.1f steps/s, budget %.1fs)", self._size, rate, self._budget)
+
+
+def run_train(ctx: EngineContext, input_fn, *, hooks, steps, max_steps, saving_listeners) -> dict:
+    """Trains until max_steps/steps or end of input; returns {'global_step', 'loss', 'steps_per_sec'}."""
+    latest = checkpoints.latest_checkpoint(ctx.model_dir)
+    if max_steps is not None and latest is not None:
+        step_now = checkpoints.global_step_of(latest)
+        if step_now >= max_steps:
+            log.info(
+                "global_step %d already reached max_steps %d: nothing to train", step_now, max_steps
+            )
+            return {"global_step": step_now, "loss": None, "steps_per_sec": None}
+    tg = build_train_graph(ctx, input_fn, warm_start=latest is None)
+    config = ctx.config
+    with tg.graph.as_default():
+        writer = v1.summary.FileWriterCache.get(ctx.model_dir) if config.is_chief else None
+        report = LoopReportHook(
+            tg.loop.outputs,
+            tg.global_step,
+            summary_writer=writer,
+            save_summary_steps=config.save_summary_steps,
+            log_step_count_steps=config.log_step_count_steps,
+        )
+        all_hooks = [report, *(hooks or ()), *tg.spec_hooks]
+        if config.is_chief:
+            all_hooks.append(
+                checkpoint_hook(ctx.model_dir, config, tg.scaffold.saver, saving_listeners)
+            )
+        for hook in all_hooks:
+            hook.begin()
+        tg.scaffold.finalize()
+        tg.graph.finalize()
+        session = open_session(tg.graph, tg.scaffold, latest, session_config(config))
+        try:
+            if tg.source.initializer is not None:
+                session.run(tg.source.initializer)
+            start = int(session.run(tg.global_step))
+            target = _target_step(start, steps, max_steps)
+            report._total = target
+            hooked = HookedSession(session, all_hooks)
+            per_run_limit = None if tg.source.is_dataset else 1
+            if per_run_limit == 1:
+                log.info("input_fn returned tensors, not a Dataset: running one step per loop")
+            sizer = LoopSizer(
+                config.tpu_config.iterations_per_loop,
+                config.tpu_config.loop_time_budget,
+                per_run_limit,
+            )
+            _run_loops(hooked, tg, sizer, start, target)
+            hooked.end()
+            final = int(session.run(tg.global_step))
+        finally:
+            session.close()
+    return {"global_step": final, "loss": report.last_loss, "steps_per_sec": report.steps_per_sec}
+
+
+def _run_loops(hooked: HookedSession, tg: TrainGraph, sizer: LoopSizer, step: int, target) -> None:
+    loop = tg.loop
+    while not hooked.should_stop and (target is None or step < target):
+        size = sizer.next_size(None if target is None else target - step)
+        started = time.monotonic()
+        try:
+            out = hooked.run(loop.outputs, {loop.iterations: size})
+        except tf.errors.OutOfRangeError:
+            log.info(
+                "input_fn reached end of input at or after global_step %d: training stops", step
+            )
+            return
+        new_step = int(out["global_step"])
+        if new_step - step != int(out["steps"]):
+            raise RuntimeError(
+                f"train_op ran {int(out['steps'])} steps but global_step moved from {step} to "
+                f"{new_step}: the train_op must increment the global step once per step, e.g. "
+                "optimizer.minimize(loss, global_step=tf.compat.v1.train.get_global_step())"
+            )
+        sizer.observe(new_step - step, time.monotonic() - started)
+        step = new_step
