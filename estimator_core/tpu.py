@@ -27,7 +27,7 @@ def resolve_cluster(config):
         )
     try:
         return tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
-    except (ValueError, RuntimeError, ImportError) as e:
+    except (ValueError, RuntimeError, ImportError, OSError) as e:
         raise TPUNotFoundError(
             f"use_tpu=True but TPU {tpu!r} could not be resolved ({e}); check the TPU name and "
             "zone, or construct TPUEstimator(use_tpu=False) to run on CPU/GPU"

@@ -27,16 +27,18 @@ def linear_model_fn(features, labels, mode, params):
     w = v1.get_variable("w", [N_FEATURES, N_CLASSES], initializer=v1.constant_initializer(0.01))
     b = v1.get_variable("b", [N_CLASSES], initializer=v1.zeros_initializer())
     logits = tf.matmul(features["x"], w) + b
+    predictions = {"class": tf.argmax(logits, 1), "logits": logits}
     if mode == ModeKeys.PREDICT:
-        return TPUEstimatorSpec(
-            mode, predictions={"class": tf.argmax(logits, 1), "logits": logits}
-        )
+        return TPUEstimatorSpec(mode, predictions=predictions)
     loss = v1.losses.sparse_softmax_cross_entropy(labels, logits)
     v1.summary.scalar("my_loss", loss)
     train_op = v1.train.GradientDescentOptimizer(params.get("lr", 0.1)).minimize(
         loss, global_step=v1.train.get_global_step()
     )
-    return TPUEstimatorSpec(mode, loss=loss, train_op=train_op, eval_metrics=(metric_fn, [labels, logits]))
+    return TPUEstimatorSpec(
+        mode, predictions=predictions, loss=loss, train_op=train_op,
+        eval_metrics=(metric_fn, [labels, logits]),
+    )
 
 
 def train_input_fn(x=None, y=None):

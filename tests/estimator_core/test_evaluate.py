@@ -1,0 +1,89 @@
+import glob
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from estimator_core import EstimatorSpec, ModeKeys, TPUEstimatorSpec
+
+from .fakes import data, estimator, finite_input_fn, linear_model_fn, metric_fn, train_input_fn
+
+v1 = tf.compat.v1
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    model_dir = tmp_path_factory.mktemp("model")
+    estimator(model_dir).train(train_input_fn(), max_steps=20)
+    return model_dir
+
+
+def numpy_eval(est, x, y):
+    w, b = est.get_variable_value(["w", "b"])
+    logits = x @ w + b
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    loss = -np.log(p[np.arange(len(y)), y]).mean()
+    return (np.argmax(logits, 1) == y).mean(), loss
+
+
+def test_argument_errors(tmp_path, trained):
+    with pytest.raises(ValueError, match="steps > 0"):
+        estimator(trained).evaluate(finite_input_fn(), steps=0)
+    with pytest.raises(ValueError, match="could not find a trained model"):
+        estimator(tmp_path).evaluate(finite_input_fn())
+    with pytest.raises(ValueError, match="does not exist"):
+        estimator(trained).evaluate(finite_input_fn(), checkpoint_path=str(tmp_path / "model.ckpt-3"))
+
+
+def test_partial_final_batch_is_weighted_per_example(trained):
+    x, y = data(n=45, seed=3)  # batches of 8: five full, one of 5
+    est = estimator(trained, batch=8)
+    result = est.evaluate(finite_input_fn(x, y))
+    accuracy, loss = numpy_eval(est, x, y)
+    assert result["accuracy"] == pytest.approx(accuracy)
+    assert result["loss"] == pytest.approx(loss, rel=1e-5)
+    assert result["global_step"] == 20
+
+
+def test_steps_limits_batches(trained):
+    x, y = data(n=40, seed=4)
+    est = estimator(trained, batch=8)
+    result = est.evaluate(finite_input_fn(x, y), steps=2)
+    accuracy, loss = numpy_eval(est, x[:16], y[:16])
+    assert result["loss"] == pytest.approx(loss, rel=1e-5)
+
+
+def test_eval_metrics_as_dict_and_eval_metric_ops(trained):
+    def dict_model_fn(features, labels, mode, params):
+        spec = linear_model_fn(features, labels, mode, params)
+        logits = spec.predictions["logits"]
+        return spec._replace(eval_metrics=(lambda **kw: metric_fn(**kw), {"labels": labels, "logits": logits}))
+
+    def plain_model_fn(features, labels, mode, params):
+        spec = linear_model_fn(features, labels, mode, params)
+        logits = spec.predictions["logits"]
+        return EstimatorSpec(mode, loss=spec.loss, eval_metric_ops=metric_fn(labels, logits))
+
+    expected = estimator(trained).evaluate(finite_input_fn())
+    for model_fn in (dict_model_fn, plain_model_fn):
+        got = estimator(trained, model_fn=model_fn).evaluate(finite_input_fn())
+        assert got == pytest.approx(expected)
+
+
+def test_eval_results_are_written_as_summaries(trained):
+    estimator(trained).evaluate(finite_input_fn(), name="holdout")
+    tags = set()
+    for path in glob.glob(f"{trained}/eval_holdout/events.out.tfevents.*"):
+        for event in v1.train.summary_iterator(path):
+            tags.update((v.tag, event.step) for v in event.summary.value)
+    assert ("accuracy", 20) in tags and ("loss", 20) in tags
+
+
+def test_spec_must_fit_the_mode(trained):
+    def no_loss(features, labels, mode):
+        return TPUEstimatorSpec(mode, predictions=features["x"])
+
+    with pytest.raises(ValueError, match="EVAL mode must return loss"):
+        estimator(trained, model_fn=no_loss).evaluate(finite_input_fn())
+    assert ModeKeys.EVAL == "eval"
