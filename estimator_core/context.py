@@ -28,33 +28,53 @@ class EngineContext:
     params: dict[str, Any]
     use_tpu: bool
     batch_sizes: dict[str, int | None]
-    num_replicas: int = 1
+    strategies: dict[str, Any] = dataclasses.field(default_factory=dict)
+    batch_axis: Any = None
     warm_start: WarmStartSettings | None = None
 
     def batch_size(self, mode: str) -> int | None:
         """The global batch size for `mode` (None when not set)."""
         return self.batch_sizes.get(mode)
 
+    def strategy(self, mode: str):
+        """The tf.distribute strategy `mode` runs under, or None for one device."""
+        return self.strategies.get(mode)
+
+    def num_replicas(self, mode: str) -> int:
+        strategy = self.strategy(mode)
+        return 1 if strategy is None else strategy.num_replicas_in_sync
+
+    @property
+    def per_host_input(self) -> bool:
+        return self.config.tpu_config.per_host_input
+
     def per_replica_batch_size(self, mode: str) -> int | None:
         size = self.batch_size(mode)
-        return None if size is None else size // self.num_replicas
+        return None if size is None else size // self.num_replicas(mode)
 
-    def params_for(self, mode: str) -> dict[str, Any]:
-        """A copy of params with `batch_size` set to this mode's per-replica batch."""
+    def input_batch_size(self, mode: str) -> int | None:
+        """What input_fn is asked for: per host (global / workers) or per shard."""
+        size = self.batch_size(mode)
+        if size is None:
+            return None
+        if mode == ModeKeys.TRAIN and not self.per_host_input:
+            return self.per_replica_batch_size(mode)
+        return size // self.config.num_worker_replicas if mode == ModeKeys.TRAIN else size
+
+    def params_for(self, mode: str, for_input: bool = False) -> dict[str, Any]:
+        """A copy of params with `batch_size` set for model_fn (per replica) or input_fn."""
         params = dict(self.params)
-        size = self.per_replica_batch_size(mode)
+        size = self.input_batch_size(mode) if for_input else self.per_replica_batch_size(mode)
         if size is not None:
             params["batch_size"] = size
         params["use_tpu"] = self.use_tpu
         return params
 
     def call_input_fn(self, input_fn: Callable, mode: str):
-        return call_input_fn(input_fn, self.params_for(mode), self.config, mode)
+        return call_input_fn(input_fn, self.params_for(mode, for_input=True), self.config, mode)
 
     def call_model_fn(self, features, labels, mode: str):
-        return call_model_fn(
-            self.model_fn, features, labels, mode, self.params_for(mode), self.config
-        )
+        return call_model_fn(self.model_fn, features, labels, mode, self.params_for(mode), self.config)
 
 
 def new_graph(seed: int | None) -> tf.Graph:

@@ -98,6 +98,7 @@ class TPUEstimator:
                     )
         elif num_shards and num_shards > 1:
             log.info("use_tpu=False: tpu_config.num_shards=%d is ignored (one device)", num_shards)
+        strategies = self._strategies(config, use_tpu, train_batch_size, eval_batch_size, predict_batch_size)
         model_dir = self._resolve_model_dir(model_dir, config)
         config = config.replace(model_dir=model_dir)
         self._ctx = EngineContext(
@@ -111,9 +112,39 @@ class TPUEstimator:
                 ModeKeys.EVAL: eval_batch_size,
                 ModeKeys.PREDICT: predict_batch_size,
             },
+            strategies=strategies,
+            batch_axis=batch_axis,
             warm_start=checkpoints.resolve_warm_start(warm_start_from),
         )
-        self._batch_axis = batch_axis
+
+    @staticmethod
+    def _strategies(config, use_tpu, train_batch_size, eval_batch_size, predict_batch_size) -> dict:
+        """The strategy per mode: training under train_distribute; eval/predict on replicas only
+        when their batch size is set (as TPU eval needed eval_batch_size), else on one device."""
+        if use_tpu:
+            return {}
+        train = config.train_distribute
+        serve = config.eval_distribute or train
+        strategies = {
+            ModeKeys.TRAIN: train,
+            ModeKeys.EVAL: serve if eval_batch_size is not None else None,
+            ModeKeys.PREDICT: serve if predict_batch_size is not None else None,
+        }
+        for (mode, strategy), (name, size) in zip(
+            strategies.items(),
+            (("train_batch_size", train_batch_size), ("eval_batch_size", eval_batch_size),
+             ("predict_batch_size", predict_batch_size)),
+        ):
+            if strategy is None:
+                continue
+            replicas = strategy.num_replicas_in_sync
+            if size is None:
+                raise ValueError(f"{name} must be set to run {mode} on {replicas} replicas")
+            if size % replicas:
+                raise ValueError(
+                    f"{name} ({size}) must be divisible by the number of replicas ({replicas})"
+                )
+        return {mode: s for mode, s in strategies.items() if s is not None}
 
     @staticmethod
     def _resolve_model_dir(model_dir: str | None, config: RunConfig) -> str:

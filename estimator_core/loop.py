@@ -9,8 +9,9 @@ import tensorflow as tf
 
 v1 = tf.compat.v1
 
-# A step builds one training step in the loop body and returns (train_op, loss).
-StepFn = Callable[[], tuple[tf.Operation, tf.Tensor]]
+# A step builds one training step in the loop body and returns (train_op, loss). Its argument
+# is the loop-carried tensor every op of the step must depend on (see build_train_loop).
+StepFn = Callable[[tf.Tensor], tuple[tf.Operation, tf.Tensor]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,12 +46,14 @@ def build_train_loop(step_fn: StepFn, global_step: tf.Variable) -> TrainLoop:
         with tf.control_dependencies([i, loss, finite, summary]):
             body_graph = tf.compat.v1.get_default_graph()
             known = set(map(id, v1.get_collection(v1.GraphKeys.SUMMARIES)))
-            train_op, step_loss = step_fn()
-            new = [
-                s
-                for s in v1.get_collection(v1.GraphKeys.SUMMARIES)
-                if id(s) not in known and s.graph is body_graph
-            ]
+            train_op, step_loss = step_fn(i)
+            # Summaries from the first replica only (others live under "replica_<n>/").
+            collection = v1.get_collection_ref(v1.GraphKeys.SUMMARIES)
+            created = [s for s in collection if id(s) not in known and s.graph is body_graph]
+            # They are fetched through the loop's output, never from outside the loop.
+            for s in created:
+                collection.remove(s)
+            new = [s for s in created if "replica_" not in s.name]
             step_summary = v1.summary.merge(new) if new else tf.constant(b"")
         with tf.control_dependencies([train_op]):
             step_loss = tf.cast(tf.identity(step_loss), tf.float32)

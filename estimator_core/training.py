@@ -14,6 +14,7 @@ from estimator_core.hooks import LoopReportHook, checkpoint_hook
 from estimator_core.inputs import InputSource, make_input_source
 from estimator_core.loop import TrainLoop, build_train_loop
 from estimator_core.mode_keys import ModeKeys
+from estimator_core.replication import replication_for
 from estimator_core.session import HookedSession, open_session, session_config
 from estimator_core.spec import hooks_of, scaffold_of, validate_spec
 
@@ -28,27 +29,42 @@ class TrainGraph:
 
     graph: tf.Graph
     loop: TrainLoop
-    source: InputSource
+    sources: list[InputSource]
     scaffold: v1.train.Scaffold
     spec_hooks: tuple
     global_step: tf.Variable
+    replication: object
 
 
 def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGraph:
     """Calls input_fn once and model_fn once (inside the loop body) in a new graph."""
     graph = new_graph(ctx.config.tf_random_seed)
     with graph.as_default():
-        global_step = v1.train.get_or_create_global_step()
-        source = make_input_source(ctx.call_input_fn(input_fn, TRAIN), TRAIN)
+        replication = replication_for(ctx.strategy(TRAIN), ctx.batch_axis, ctx.per_host_input)
+        with replication.scope():
+            global_step = v1.train.get_or_create_global_step()
+        sources = [
+            make_input_source(ctx.call_input_fn(input_fn, TRAIN), TRAIN)
+            for _ in range(1 if ctx.per_host_input else replication.num_replicas)
+        ]
+        calls = iter(range(10**9))
+
+        def get_next():
+            # Per-host input: one source; per-shard input: the next source on each call.
+            return sources[next(calls) % len(sources)].get_next()
+
+        def call(features, labels):
+            return validate_spec(ctx.call_model_fn(features, labels, TRAIN), TRAIN)
+
         specs = []
 
-        def step_fn():
-            features, labels = source.get_next()
-            spec = validate_spec(ctx.call_model_fn(features, labels, TRAIN), TRAIN)
+        def step_fn(dep):
+            spec, train_op, loss = replication.train_step(get_next, call, dep)
             specs.append(spec)
-            return spec.train_op, spec.loss
+            return train_op, loss
 
-        loop = build_train_loop(step_fn, global_step)
+        with replication.loop_building():
+            loop = build_train_loop(step_fn, global_step)
         spec = specs[0]
         if warm_start and ctx.warm_start is not None:
             checkpoints.apply_warm_start(ctx.warm_start)
@@ -58,7 +74,8 @@ def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGr
                 saver=checkpoints.new_saver(ctx.config), copy_from_scaffold=scaffold
             )
     return TrainGraph(
-        graph, loop, source, scaffold, hooks_of(spec, TRAIN, ctx.config.is_chief), global_step
+        graph, loop, sources, scaffold, hooks_of(spec, TRAIN, ctx.config.is_chief), global_step,
+        replication,
     )
 
 
@@ -123,15 +140,17 @@ def run_train(ctx: EngineContext, input_fn, *, hooks, steps, max_steps, saving_l
             hook.begin()
         tg.scaffold.finalize()
         tg.graph.finalize()
-        session = open_session(tg.graph, tg.scaffold, latest, session_config(config))
+        session = open_session(
+            tg.graph, tg.scaffold, latest, tg.replication.session_config(session_config(config)),
+            target=tg.replication.session_target,
+        )
         try:
-            if tg.source.initializer is not None:
-                session.run(tg.source.initializer)
+            session.run([s.initializer for s in tg.sources if s.initializer is not None])
             start = int(session.run(tg.global_step))
             target = _target_step(start, steps, max_steps)
             report._total = target
             hooked = HookedSession(session, all_hooks)
-            per_run_limit = None if tg.source.is_dataset else 1
+            per_run_limit = None if all(s.is_dataset for s in tg.sources) else 1
             if per_run_limit == 1:
                 log.info("input_fn returned tensors, not a Dataset: running one step per loop")
             sizer = LoopSizer(

@@ -1,0 +1,252 @@
+"""Where model_fn runs: one device, or replicas of a tf.distribute strategy, behind one interface.
+
+The engine's train/eval/predict builders only call `train_step`, `eval_step` and
+`predict_step`; sharding the host batch, running model_fn per replica, mean-reducing
+gradients and gathering tensors back to the host all live here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Callable
+
+import tensorflow as tf
+
+from estimator_core.inputs import batch_size_of
+
+log = logging.getLogger("estimator_core")
+v1 = tf.compat.v1
+
+# call(features, labels) -> spec; the builder binds the mode and params.
+CallModelFn = Callable[[object, object], object]
+
+
+def _batch_axes(batch_axis, features, labels) -> list[int]:
+    """One split axis per flattened input tensor (default: the major dimension)."""
+    flat = tf.nest.flatten((features, labels))
+    if batch_axis is None:
+        return [0] * len(flat)
+    axes = list(tf.nest.flatten(batch_axis))
+    if len(axes) != len(flat):
+        raise ValueError(
+            f"batch_axis {batch_axis!r} gives {len(axes)} axes but input_fn produced {len(flat)} "
+            "tensors (features and labels flattened): give one axis per tensor"
+        )
+    for axis, tensor in zip(axes, flat):
+        rank = tensor.shape.rank
+        if not isinstance(axis, int) or (rank is not None and not 0 <= axis < rank):
+            raise ValueError(f"batch_axis {axis!r} is not a valid axis for tensor {tensor.name} of rank {rank}")
+    return axes
+
+
+def shard_batch(features, labels, num_shards: int, batch_axis=None, require_even: bool = False):
+    """Splits a host batch into `num_shards` contiguous shards along each tensor's batch axis.
+
+    With `require_even`, a batch that does not divide evenly fails at run time naming both
+    sizes; otherwise shards differ by at most one row (a partial final eval/predict batch).
+    """
+    axes = _batch_axes(batch_axis, features, labels)
+    flat = tf.nest.flatten((features, labels))
+    sizes = [tf.shape(t)[a] for t, a in zip(flat, axes)]
+    checks = [
+        tf.debugging.assert_equal(s, sizes[0], message="input tensors disagree on batch size along batch_axis")
+        for s in sizes[1:]
+    ]
+    if require_even:
+        checks.append(
+            tf.debugging.assert_equal(
+                sizes[0] % num_shards, 0,
+                message=f"batch does not split evenly over {num_shards} shards along batch_axis",
+            )
+        )
+    with tf.control_dependencies(checks):
+        total = tf.identity(sizes[0])
+    bounds = [total * i // num_shards for i in range(num_shards + 1)]
+    shards = []
+    for i in range(num_shards):
+        pieces = []
+        for tensor, axis in zip(flat, axes):
+            begin = [0] * tensor.shape.rank
+            size = [-1] * tensor.shape.rank
+            begin[axis] = bounds[i]
+            size[axis] = bounds[i + 1] - bounds[i]
+            pieces.append(tf.slice(tensor, begin, size))
+        shards.append(tf.nest.pack_sequence_as((features, labels), pieces))
+    return shards
+
+
+@contextlib.contextmanager
+def _control_flow_v1():
+    """Loops over replicas need v1 control flow: a v2 While op would colocate every captured
+    variable on one device, which fails for variables mirrored on several."""
+    was_v2 = tf.compat.v1.control_flow_v2_enabled()
+    v1.disable_control_flow_v2()
+    try:
+        yield
+    finally:
+        if was_v2:
+            v1.enable_control_flow_v2()
+
+
+class OneDevice:
+    """model_fn runs once, on the default device."""
+
+    num_replicas = 1
+    session_target = ""
+
+    def session_config(self, config: v1.ConfigProto) -> v1.ConfigProto:
+        return config
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+    def loop_building(self):
+        return contextlib.nullcontext()
+
+    def train_step(self, get_next, call: CallModelFn, dep):
+        with tf.control_dependencies([dep]):
+            features, labels = get_next()
+            spec = call(features, labels)
+        return spec, spec.train_op, spec.loss
+
+    def eval_step(self, features, labels, call: CallModelFn, gather_fn):
+        """Returns (spec, loss weighted sum, example count, gathered metric tensors)."""
+        spec = call(features, labels)
+        count = tf.cast(batch_size_of(features, labels), tf.float32)
+        return spec, tf.cast(spec.loss, tf.float32) * count, count, gather_fn(spec)
+
+    def predict_step(self, features, call: CallModelFn):
+        spec = call(features, None)
+        return spec, spec.predictions
+
+
+class Replicated:
+    """model_fn runs on every replica of a tf.distribute strategy (in graph mode).
+
+    The host batch (global batch / hosts) is split along `batch_axis` into one shard per
+    replica; gradients are averaged across replicas as TPUEstimator's CrossShardOptimizer did,
+    so a model_fn written for one device trains the same on N; eval/predict tensors are
+    gathered back to the host in input order.
+    """
+
+    def __init__(self, strategy, batch_axis=None, per_host_input: bool = True, target: str = ""):
+        self.strategy = strategy
+        self.num_replicas = strategy.num_replicas_in_sync
+        self.batch_axis = batch_axis
+        self.per_host_input = per_host_input
+        self.session_target = target
+
+    def session_config(self, config: v1.ConfigProto) -> v1.ConfigProto:
+        merged = v1.ConfigProto()
+        merged.CopyFrom(config)
+        cpus = sum(1 for d in self.strategy.extended.worker_devices if "CPU" in d.upper())
+        if cpus > merged.device_count.get("CPU", 1):
+            merged.device_count["CPU"] = cpus
+        if hasattr(self.strategy, "update_config_proto"):
+            merged = self.strategy.update_config_proto(merged)
+        return merged
+
+    def scope(self):
+        return self.strategy.scope()
+
+    def loop_building(self):
+        return _control_flow_v1()
+
+    def _distribute(self, shards):
+        return self.strategy.experimental_distribute_values_from_function(
+            lambda ctx: shards[ctx.replica_id_in_sync_group]
+        )
+
+    def _local(self, value) -> list:
+        return list(self.strategy.experimental_local_results(value))
+
+    def _scale_loss(self):
+        # v1 optimizers SUM gradients over replicas; this is the switch tf.estimator used to
+        # make them scale each replica's loss by 1/replicas (mean semantics). TF exposes no
+        # public equivalent for v1 optimizers in graph mode.
+        return self.strategy._scale_loss_for_estimator_enabled()
+
+    def train_step(self, get_next, call: CallModelFn, dep):
+        with tf.control_dependencies([dep]):
+            if self.per_host_input:
+                features, labels = get_next()
+                shards = shard_batch(features, labels, self.num_replicas, self.batch_axis, require_even=True)
+            else:
+                shards = [get_next() for _ in range(self.num_replicas)]
+        specs = []
+
+        def replica_fn(shard, dep):
+            # Control dependencies are thread-local and replicas run in their own threads:
+            # restate the loop-carried dependency so reads see the previous step's update.
+            with tf.control_dependencies([dep]):
+                spec = call(*shard)
+                specs.append(spec)
+                with tf.control_dependencies([spec.train_op]):
+                    return tf.cast(tf.identity(spec.loss), tf.float32)
+
+        with self.strategy.scope(), self._scale_loss():
+            losses = self.strategy.run(replica_fn, args=(self._distribute(shards), dep))
+        loss = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, losses, axis=None)
+        train_op = tf.group(*self._local(losses))
+        return specs[0], train_op, loss
+
+    def eval_step(self, features, labels, call: CallModelFn, gather_fn):
+        shards = shard_batch(features, labels, self.num_replicas, self.batch_axis)
+        specs = []
+
+        def replica_fn(shard):
+            spec = call(*shard)
+            specs.append(spec)
+            count = tf.cast(batch_size_of(*shard), tf.float32)
+            loss = tf.cast(spec.loss, tf.float32)
+            # An empty shard (tiny final batch) has a NaN mean loss: it weighs nothing.
+            weighted = tf.where(count > 0, loss * count, 0.0)
+            return weighted, count, gather_fn(spec)
+
+        with self.strategy.scope():
+            weighted, count, tensors = self.strategy.run(replica_fn, args=(self._distribute(shards),))
+        total = tf.add_n(self._local(weighted))
+        n = tf.add_n(self._local(count))
+        parts = self._local_structs(tensors)
+        gathered = tf.nest.map_structure(lambda *p: tf.concat(p, axis=0), *parts)
+        return specs[0], total, n, gathered
+
+    def _local_structs(self, structure):
+        flat = tf.nest.flatten(structure)
+        per_replica = [self._local(v) for v in flat]
+        return [tf.nest.pack_sequence_as(structure, [p[i] for p in per_replica]) for i in range(self.num_replicas)]
+
+    def predict_step(self, features, call: CallModelFn):
+        shards = shard_batch(features, None, self.num_replicas, self.batch_axis)
+        specs = []
+
+        def replica_fn(shard):
+            spec = call(shard[0], None)
+            specs.append(spec)
+            return spec.predictions
+
+        with self.strategy.scope():
+            predictions = self.strategy.run(replica_fn, args=(self._distribute(shards),))
+        parts = self._local_structs(predictions)
+        return specs[0], tf.nest.map_structure(lambda *p: tf.concat(p, axis=0), *parts)
+
+
+def _rebuild_in_graph(strategy):
+    """A strategy like `strategy`, created inside the current graph.
+
+    Strategies built eagerly (as users build them for RunConfig) configure themselves for
+    eager execution; the engine's graphs need one created in graph mode over the same devices.
+    """
+    if isinstance(strategy, tf.distribute.MirroredStrategy):
+        return tf.distribute.MirroredStrategy(devices=list(strategy.extended.worker_devices))
+    return strategy
+
+
+def replication_for(strategy, batch_axis, per_host_input: bool, target: str = ""):
+    """OneDevice when no strategy is configured, else Replicated over a graph-mode copy of it."""
+    if strategy is None:
+        return OneDevice()
+    return Replicated(
+        _rebuild_in_graph(strategy), batch_axis=batch_axis, per_host_input=per_host_input, target=target
+    )
