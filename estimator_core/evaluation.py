@@ -9,8 +9,9 @@ import numpy as np
 import tensorflow as tf
 
 from estimator_core.context import EngineContext, new_graph
-from estimator_core.inputs import batch_size_of, make_input_source
+from estimator_core.inputs import make_input_source
 from estimator_core.mode_keys import ModeKeys
+from estimator_core.replication import replication_for
 from estimator_core.session import HookedSession, open_session, session_config
 from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of, validate_spec
 
@@ -30,11 +31,24 @@ def call_metric_fn(eval_metrics) -> dict:
     return result
 
 
-def metric_ops_of(spec) -> dict:
+def _metric_tensors(spec):
+    """The tensors metric_fn needs, as gathered from each replica ({} when none)."""
+    if isinstance(spec, TPUEstimatorSpec) and spec.eval_metrics:
+        return spec.eval_metrics[1]
+    return {}
+
+
+def metric_ops_of(spec, gathered, replicated: bool = False) -> dict:
     """The spec's metrics as {name: (value, update_op)}, checked."""
     if isinstance(spec, TPUEstimatorSpec):
-        metrics = call_metric_fn(spec.eval_metrics) if spec.eval_metrics else {}
+        metrics = call_metric_fn((spec.eval_metrics[0], gathered)) if spec.eval_metrics else {}
     else:
+        if replicated and spec.eval_metric_ops:
+            raise ValueError(
+                "evaluation on replicas needs TPUEstimatorSpec.eval_metrics=(metric_fn, tensors) "
+                "so metrics can be computed once on the gathered tensors; eval_metric_ops are "
+                "per-replica ops"
+            )
         metrics = dict(spec.eval_metric_ops)
     for name, pair in metrics.items():
         if name == "global_step":
@@ -52,15 +66,22 @@ def run_evaluate(ctx: EngineContext, input_fn, *, steps, hooks, checkpoint: str,
     """Evaluates `checkpoint` on `steps` batches (or all input); every example weighs the same."""
     graph = new_graph(ctx.config.tf_random_seed)
     with graph.as_default():
-        global_step = v1.train.get_or_create_global_step()
+        replication = replication_for(ctx.strategy(EVAL), ctx.batch_axis, per_host_input=True)
+        with replication.scope():
+            global_step = v1.train.get_or_create_global_step()
         source = make_input_source(ctx.call_input_fn(input_fn, EVAL), EVAL)
         features, labels = source.get_next()
-        spec = validate_spec(ctx.call_model_fn(features, labels, EVAL), EVAL)
-        metrics = metric_ops_of(spec)
+        spec, loss_sum, count, gathered = replication.eval_step(
+            features,
+            labels,
+            lambda f, lab: validate_spec(ctx.call_model_fn(f, lab, EVAL), EVAL),
+            _metric_tensors,
+        )
+        # metric_fn runs once on the host, on the tensors gathered from every replica.
+        metrics = metric_ops_of(spec, gathered, replicated=replication.num_replicas > 1)
         if "loss" not in metrics:
-            # Weighted by batch size so a partial last batch counts per example.
-            weight = tf.cast(batch_size_of(features, labels), tf.float32)
-            metrics["loss"] = v1.metrics.mean(tf.cast(spec.loss, tf.float32), weights=weight)
+            # Weighted by example count so a partial last batch counts per example.
+            metrics["loss"] = v1.metrics.mean(loss_sum / tf.maximum(count, 1.0), weights=count)
         values = {k: v[0] for k, v in metrics.items()}
         values["global_step"] = global_step.read_value()
         updates = tf.group(*[v[1] for v in metrics.values()])
@@ -74,7 +95,10 @@ def run_evaluate(ctx: EngineContext, input_fn, *, steps, hooks, checkpoint: str,
             hook.begin()
         scaffold.finalize()
         graph.finalize()
-        session = open_session(graph, scaffold, checkpoint, session_config(ctx.config))
+        session = open_session(
+            graph, scaffold, checkpoint, replication.session_config(session_config(ctx.config)),
+            target=replication.session_target,
+        )
         try:
             if source.initializer is not None:
                 session.run(source.initializer)

@@ -10,6 +10,7 @@ import tensorflow as tf
 from estimator_core.context import EngineContext, new_graph
 from estimator_core.inputs import make_input_source
 from estimator_core.mode_keys import ModeKeys
+from estimator_core.replication import replication_for
 from estimator_core.session import HookedSession, open_session, session_config
 from estimator_core.spec import hooks_of, scaffold_of, validate_spec
 
@@ -68,11 +69,15 @@ def run_predict(
 ) -> Iterator:
     graph = new_graph(ctx.config.tf_random_seed)
     with graph.as_default():
-        v1.train.get_or_create_global_step()
+        replication = replication_for(ctx.strategy(PREDICT), ctx.batch_axis, per_host_input=True)
+        with replication.scope():
+            v1.train.get_or_create_global_step()
         source = make_input_source(ctx.call_input_fn(input_fn, PREDICT), PREDICT)
         features, _ = source.get_next()
-        spec = validate_spec(ctx.call_model_fn(features, None, PREDICT), PREDICT)
-        predictions = select_predictions(spec.predictions, predict_keys)
+        spec, predictions = replication.predict_step(
+            features, lambda f, _: validate_spec(ctx.call_model_fn(f, None, PREDICT), PREDICT)
+        )
+        predictions = select_predictions(predictions, predict_keys)
         scaffold = scaffold_of(spec)
         if scaffold.saver is None:
             scaffold = v1.train.Scaffold(
@@ -83,7 +88,10 @@ def run_predict(
             hook.begin()
         scaffold.finalize()
         graph.finalize()
-    session = open_session(graph, scaffold, checkpoint, session_config(ctx.config))
+    session = open_session(
+        graph, scaffold, checkpoint, replication.session_config(session_config(ctx.config)),
+        target=replication.session_target,
+    )
     try:
         with graph.as_default():
             if source.initializer is not None:

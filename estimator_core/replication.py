@@ -46,6 +46,8 @@ def shard_batch(features, labels, num_shards: int, batch_axis=None, require_even
     With `require_even`, a batch that does not divide evenly fails at run time naming both
     sizes; otherwise shards differ by at most one row (a partial final eval/predict batch).
     """
+    no_labels = labels is None
+    labels = () if no_labels else labels  # an empty structure flattens to nothing
     axes = _batch_axes(batch_axis, features, labels)
     flat = tf.nest.flatten((features, labels))
     sizes = [tf.shape(t)[a] for t, a in zip(flat, axes)]
@@ -72,7 +74,8 @@ def shard_batch(features, labels, num_shards: int, batch_axis=None, require_even
             begin[axis] = bounds[i]
             size[axis] = bounds[i + 1] - bounds[i]
             pieces.append(tf.slice(tensor, begin, size))
-        shards.append(tf.nest.pack_sequence_as((features, labels), pieces))
+        shard = tf.nest.pack_sequence_as((features, labels), pieces)
+        shards.append((shard[0], None) if no_labels else shard)
     return shards
 
 
