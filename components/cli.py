@@ -9,16 +9,7 @@ import os
 import sys
 
 # Each module exposes register(subparsers); it adds its parser with set_defaults(func=...).
-SUBCOMMANDS = (
-    "components.demo",
-    "components.prepare.cli",
-    "components.trainer.cli",
-    "components.evaluator.cli",
-    "components.exporter.cli",
-    "pipelines.cli",
-    "bench.cli",
-    "estimator_core.check_model",
-)
+SUBCOMMANDS = ("components.demo",)
 
 
 class UsageError(Exception):
@@ -40,13 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name and name.startswith(e.name):
-                continue  # subcommand not installed in this build
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
@@ -67,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    # TensorFlow's own INFO lines repeat ours ("Restoring parameters", "Graph was finalized").
+    logging.getLogger("tensorflow").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except UsageError as e:

@@ -74,7 +74,9 @@ class EngineContext:
         return call_input_fn(input_fn, self.params_for(mode, for_input=True), self.config, mode)
 
     def call_model_fn(self, features, labels, mode: str):
-        return call_model_fn(self.model_fn, features, labels, mode, self.params_for(mode), self.config)
+        return call_model_fn(
+            self.model_fn, features, labels, mode, self.params_for(mode), self.config
+        )
 
 
 def new_graph(seed: int | None) -> tf.Graph:

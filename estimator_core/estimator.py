@@ -98,7 +98,9 @@ class TPUEstimator:
                     )
         elif num_shards and num_shards > 1:
             log.info("use_tpu=False: tpu_config.num_shards=%d is ignored (one device)", num_shards)
-        strategies = self._strategies(config, use_tpu, train_batch_size, eval_batch_size, predict_batch_size)
+        strategies = self._strategies(
+            config, use_tpu, train_batch_size, eval_batch_size, predict_batch_size
+        )
         model_dir = self._resolve_model_dir(model_dir, config)
         config = config.replace(model_dir=model_dir)
         self._ctx = EngineContext(
@@ -132,8 +134,11 @@ class TPUEstimator:
         }
         for (mode, strategy), (name, size) in zip(
             strategies.items(),
-            (("train_batch_size", train_batch_size), ("eval_batch_size", eval_batch_size),
-             ("predict_batch_size", predict_batch_size)),
+            (
+                ("train_batch_size", train_batch_size),
+                ("eval_batch_size", eval_batch_size),
+                ("predict_batch_size", predict_batch_size),
+            ),
         ):
             if strategy is None:
                 continue

@@ -96,7 +96,10 @@ def run_evaluate(ctx: EngineContext, input_fn, *, steps, hooks, checkpoint: str,
         scaffold.finalize()
         graph.finalize()
         session = open_session(
-            graph, scaffold, checkpoint, replication.session_config(session_config(ctx.config)),
+            graph,
+            scaffold,
+            checkpoint,
+            replication.session_config(session_config(ctx.config)),
             target=replication.session_target,
         )
         try:

@@ -153,7 +153,14 @@ def signature_defs(export_outputs: dict, receiver: ServingInputReceiver) -> dict
             raise ValueError(
                 f"export_outputs[{key!r}] must be an ExportOutput, got {type(output).__name__}"
             )
-        defs[key] = output.signature_def(receiver.receiver_tensors)
+        try:
+            defs[key] = output.signature_def(receiver.receiver_tensors)
+        except ValueError as e:
+            if key == DEFAULT_SERVING_KEY:
+                raise ValueError(f"serving_default signature: {e}") from e
+            # As the original did: an output the receiver cannot feed is left out, loudly.
+            log.warning("signature %r left out of the export: %s", key, e)
+            continue
         for alt_name, alt_inputs in receiver.receiver_tensors_alternatives.items():
             try:
                 defs[f"{key}:{alt_name}"] = output.signature_def(alt_inputs)

@@ -89,7 +89,10 @@ def run_predict(
         scaffold.finalize()
         graph.finalize()
     session = open_session(
-        graph, scaffold, checkpoint, replication.session_config(session_config(ctx.config)),
+        graph,
+        scaffold,
+        checkpoint,
+        replication.session_config(session_config(ctx.config)),
         target=replication.session_target,
     )
     try:

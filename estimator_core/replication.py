@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -36,7 +36,9 @@ def _batch_axes(batch_axis, features, labels) -> list[int]:
     for axis, tensor in zip(axes, flat):
         rank = tensor.shape.rank
         if not isinstance(axis, int) or (rank is not None and not 0 <= axis < rank):
-            raise ValueError(f"batch_axis {axis!r} is not a valid axis for tensor {tensor.name} of rank {rank}")
+            raise ValueError(
+                f"batch_axis {axis!r} is not a valid axis for tensor {tensor.name} of rank {rank}"
+            )
     return axes
 
 
@@ -52,13 +54,16 @@ def shard_batch(features, labels, num_shards: int, batch_axis=None, require_even
     flat = tf.nest.flatten((features, labels))
     sizes = [tf.shape(t)[a] for t, a in zip(flat, axes)]
     checks = [
-        tf.debugging.assert_equal(s, sizes[0], message="input tensors disagree on batch size along batch_axis")
+        tf.debugging.assert_equal(
+            s, sizes[0], message="input tensors disagree on batch size along batch_axis"
+        )
         for s in sizes[1:]
     ]
     if require_even:
         checks.append(
             tf.debugging.assert_equal(
-                sizes[0] % num_shards, 0,
+                sizes[0] % num_shards,
+                0,
                 message=f"batch does not split evenly over {num_shards} shards along batch_axis",
             )
         )
@@ -174,7 +179,9 @@ class Replicated:
         with tf.control_dependencies([dep]):
             if self.per_host_input:
                 features, labels = get_next()
-                shards = shard_batch(features, labels, self.num_replicas, self.batch_axis, require_even=True)
+                shards = shard_batch(
+                    features, labels, self.num_replicas, self.batch_axis, require_even=True
+                )
             else:
                 shards = [get_next() for _ in range(self.num_replicas)]
         specs = []
@@ -208,7 +215,9 @@ class Replicated:
             return weighted, count, gather_fn(spec)
 
         with self.strategy.scope():
-            weighted, count, tensors = self.strategy.run(replica_fn, args=(self._distribute(shards),))
+            weighted, count, tensors = self.strategy.run(
+                replica_fn, args=(self._distribute(shards),)
+            )
         total = tf.add_n(self._local(weighted))
         n = tf.add_n(self._local(count))
         parts = self._local_structs(tensors)
@@ -218,7 +227,10 @@ class Replicated:
     def _local_structs(self, structure):
         flat = tf.nest.flatten(structure)
         per_replica = [self._local(v) for v in flat]
-        return [tf.nest.pack_sequence_as(structure, [p[i] for p in per_replica]) for i in range(self.num_replicas)]
+        return [
+            tf.nest.pack_sequence_as(structure, [p[i] for p in per_replica])
+            for i in range(self.num_replicas)
+        ]
 
     def predict_step(self, features, call: CallModelFn):
         shards = shard_batch(features, None, self.num_replicas, self.batch_axis)
@@ -251,5 +263,8 @@ def replication_for(strategy, batch_axis, per_host_input: bool, target: str = ""
     if strategy is None:
         return OneDevice()
     return Replicated(
-        _rebuild_in_graph(strategy), batch_axis=batch_axis, per_host_input=per_host_input, target=target
+        _rebuild_in_graph(strategy),
+        batch_axis=batch_axis,
+        per_host_input=per_host_input,
+        target=target,
     )

@@ -74,7 +74,12 @@ def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGr
                 saver=checkpoints.new_saver(ctx.config), copy_from_scaffold=scaffold
             )
     return TrainGraph(
-        graph, loop, sources, scaffold, hooks_of(spec, TRAIN, ctx.config.is_chief), global_step,
+        graph,
+        loop,
+        sources,
+        scaffold,
+        hooks_of(spec, TRAIN, ctx.config.is_chief),
+        global_step,
         replication,
     )
 
@@ -141,7 +146,10 @@ def run_train(ctx: EngineContext, input_fn, *, hooks, steps, max_steps, saving_l
         tg.scaffold.finalize()
         tg.graph.finalize()
         session = open_session(
-            tg.graph, tg.scaffold, latest, tg.replication.session_config(session_config(config)),
+            tg.graph,
+            tg.scaffold,
+            latest,
+            tg.replication.session_config(session_config(config)),
             target=tg.replication.session_target,
         )
         try:

@@ -36,7 +36,10 @@ def linear_model_fn(features, labels, mode, params):
         loss, global_step=v1.train.get_global_step()
     )
     return TPUEstimatorSpec(
-        mode, predictions=predictions, loss=loss, train_op=train_op,
+        mode,
+        predictions=predictions,
+        loss=loss,
+        train_op=train_op,
         eval_metrics=(metric_fn, [labels, logits]),
     )
 
@@ -71,8 +74,15 @@ def estimator(model_dir, model_fn=linear_model_fn, iterations=2, batch=8, **kwar
     config_kwargs = {
         k: kwargs.pop(k)
         for k in list(kwargs)
-        if k in ("save_checkpoints_steps", "save_summary_steps", "keep_checkpoint_max", "tf_random_seed",
-                 "log_step_count_steps", "save_checkpoints_secs")
+        if k
+        in (
+            "save_checkpoints_steps",
+            "save_summary_steps",
+            "keep_checkpoint_max",
+            "tf_random_seed",
+            "log_step_count_steps",
+            "save_checkpoints_secs",
+        )
     }
     config = RunConfig(model_dir=str(model_dir), tpu_config=TPUConfig(iterations), **config_kwargs)
     kwargs.setdefault("use_tpu", False)

@@ -28,8 +28,14 @@ def test_tpu_config_rejects_bad_values_naming_the_field(kwargs, field):
 
 
 def test_per_host_input_accepts_bool_and_enum():
-    assert TPUConfig(per_host_input_for_training=InputPipelineConfig.PER_SHARD_V1).per_host_input is False
-    assert TPUConfig(per_host_input_for_training=InputPipelineConfig.PER_HOST_V2).per_host_input is True
+    assert (
+        TPUConfig(per_host_input_for_training=InputPipelineConfig.PER_SHARD_V1).per_host_input
+        is False
+    )
+    assert (
+        TPUConfig(per_host_input_for_training=InputPipelineConfig.PER_HOST_V2).per_host_input
+        is True
+    )
     assert TPUConfig(per_host_input_for_training=False).per_host_input is False
 
 
@@ -58,5 +64,7 @@ def test_run_config_reads_tf_config(monkeypatch):
     config = RunConfig()
     assert config.num_worker_replicas == 2
     assert config.is_chief is False
-    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 0}}')
+    monkeypatch.setenv(
+        "TF_CONFIG", '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 0}}'
+    )
     assert RunConfig().is_chief is True

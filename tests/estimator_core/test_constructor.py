@@ -21,13 +21,21 @@ def test_config_is_required():
 
 def test_model_dir_conflict_and_temp_dir(tmp_path):
     with pytest.raises(ValueError, match="differ"):
-        TPUEstimator(linear_model_fn, model_dir=str(tmp_path / "a"),
-                     config=RunConfig(model_dir=str(tmp_path / "b")), use_tpu=False)
+        TPUEstimator(
+            linear_model_fn,
+            model_dir=str(tmp_path / "a"),
+            config=RunConfig(model_dir=str(tmp_path / "b")),
+            use_tpu=False,
+        )
     est = TPUEstimator(linear_model_fn, config=RunConfig(), use_tpu=False)
     assert os.path.isdir(est.model_dir)
     assert est.config.model_dir == est.model_dir
-    same = TPUEstimator(linear_model_fn, model_dir=str(tmp_path / "a"),
-                        config=RunConfig(model_dir=str(tmp_path / "a") + "/"), use_tpu=False)
+    same = TPUEstimator(
+        linear_model_fn,
+        model_dir=str(tmp_path / "a"),
+        config=RunConfig(model_dir=str(tmp_path / "a") + "/"),
+        use_tpu=False,
+    )
     assert same.model_dir == str(tmp_path / "a")
 
 
@@ -41,8 +49,12 @@ def test_batch_size_rules(tmp_path):
     with pytest.raises(ValueError, match="train_batch_size cannot be None"):
         TPUEstimator(linear_model_fn, config=RunConfig(model_dir=str(tmp_path)), use_tpu=True)
     with pytest.raises(ValueError, match=r"train_batch_size \(10\).*num_shards \(4\)"):
-        TPUEstimator(linear_model_fn, config=RunConfig(model_dir=str(tmp_path), tpu_config=TPUConfig(2, 4)),
-                     use_tpu=True, train_batch_size=10)
+        TPUEstimator(
+            linear_model_fn,
+            config=RunConfig(model_dir=str(tmp_path), tpu_config=TPUConfig(2, 4)),
+            use_tpu=True,
+            train_batch_size=10,
+        )
     for bad in (0, -8, 2.5, True):
         with pytest.raises(ValueError, match="eval_batch_size"):
             estimator(tmp_path, eval_batch_size=bad)

@@ -33,7 +33,9 @@ def test_argument_errors(tmp_path, trained):
     with pytest.raises(ValueError, match="could not find a trained model"):
         estimator(tmp_path).evaluate(finite_input_fn())
     with pytest.raises(ValueError, match="does not exist"):
-        estimator(trained).evaluate(finite_input_fn(), checkpoint_path=str(tmp_path / "model.ckpt-3"))
+        estimator(trained).evaluate(
+            finite_input_fn(), checkpoint_path=str(tmp_path / "model.ckpt-3")
+        )
 
 
 def test_partial_final_batch_is_weighted_per_example(trained):
@@ -58,7 +60,9 @@ def test_eval_metrics_as_dict_and_eval_metric_ops(trained):
     def dict_model_fn(features, labels, mode, params):
         spec = linear_model_fn(features, labels, mode, params)
         logits = spec.predictions["logits"]
-        return spec._replace(eval_metrics=(lambda **kw: metric_fn(**kw), {"labels": labels, "logits": logits}))
+        return spec._replace(
+            eval_metrics=(lambda **kw: metric_fn(**kw), {"labels": labels, "logits": logits})
+        )
 
     def plain_model_fn(features, labels, mode, params):
         spec = linear_model_fn(features, labels, mode, params)

@@ -45,7 +45,9 @@ def test_assets_extra_cannot_escape(tmp_path, trained, dest):
     source = tmp_path / "vocab.txt"
     source.write_text("a\n")
     with pytest.raises(ValueError, match="relative path inside assets.extra"):
-        estimator(trained).export_saved_model(str(tmp_path / "exp"), RAW, assets_extra={dest: str(source)})
+        estimator(trained).export_saved_model(
+            str(tmp_path / "exp"), RAW, assets_extra={dest: str(source)}
+        )
     assert not (tmp_path / "exp").exists() or os.listdir(tmp_path / "exp") == []
 
 
@@ -53,15 +55,21 @@ def test_export_loads_in_tf2_and_matches_predict(tmp_path, trained):
     source = tmp_path / "vocab.txt"
     source.write_text("a\n")
     est = estimator(trained)
-    path = est.export_savedmodel(str(tmp_path / "exp"), RAW, assets_extra={"sub/vocab.txt": str(source)})
+    path = est.export_savedmodel(
+        str(tmp_path / "exp"), RAW, assets_extra={"sub/vocab.txt": str(source)}
+    )
     assert os.path.dirname(path) == str(tmp_path / "exp") and os.path.basename(path).isdigit()
     assert os.listdir(tmp_path / "exp") == [os.path.basename(path)]  # no temp dir left
-    assert (tmp_path / "exp" / os.path.basename(path) / "assets.extra" / "sub" / "vocab.txt").read_text() == "a\n"
+    assert (
+        tmp_path / "exp" / os.path.basename(path) / "assets.extra" / "sub" / "vocab.txt"
+    ).read_text() == "a\n"
     x, _ = data(n=10, seed=9)
     loaded = tf.saved_model.load(path)
     served = loaded.signatures["serving_default"](x=tf.constant(x))
     predicted = list(est.predict(finite_input_fn(x, labels=False)))
-    np.testing.assert_allclose(served["logits"].numpy(), np.stack([p["logits"] for p in predicted]), rtol=1e-5)
+    np.testing.assert_allclose(
+        served["logits"].numpy(), np.stack([p["logits"] for p in predicted]), rtol=1e-5
+    )
     # A second export gets its own version directory.
     second = est.export_saved_model(str(tmp_path / "exp"), RAW, as_text=True)
     assert second != path and os.path.exists(os.path.join(second, "saved_model.pbtxt"))
@@ -73,7 +81,9 @@ def export_model_fn(features, labels, mode, params):
     probs = tf.nn.softmax(logits)
     classes = tf.constant([["a", "b", "c"]])
     outputs = {
-        "serving_default": ClassificationOutput(scores=probs, classes=tf.tile(classes, [tf.shape(probs)[0], 1])),
+        "serving_default": ClassificationOutput(
+            scores=probs, classes=tf.tile(classes, [tf.shape(probs)[0], 1])
+        ),
         "regress": RegressionOutput(value=logits[:, 0]),
         "predict": PredictOutput({"logits": logits}),
     }
@@ -82,14 +92,19 @@ def export_model_fn(features, labels, mode, params):
 
 def test_one_signature_per_export_output_with_parsing_receiver(tmp_path, trained):
     est = estimator(trained, model_fn=export_model_fn)
-    receiver_fn = build_parsing_serving_input_receiver_fn({"x": tf.io.FixedLenFeature([4], tf.float32)})
+    receiver_fn = build_parsing_serving_input_receiver_fn(
+        {"x": tf.io.FixedLenFeature([4], tf.float32)}
+    )
     path = est.export_saved_model(str(tmp_path / "exp"), receiver_fn)
     loaded = tf.saved_model.load(path)
     assert set(loaded.signatures) == {"serving_default", "regress", "predict"}
     x, _ = data(n=3, seed=2)
     examples = [
-        tf.train.Example(features=tf.train.Features(feature={
-            "x": tf.train.Feature(float_list=tf.train.FloatList(value=row))})).SerializeToString()
+        tf.train.Example(
+            features=tf.train.Features(
+                feature={"x": tf.train.Feature(float_list=tf.train.FloatList(value=row))}
+            )
+        ).SerializeToString()
         for row in x
     ]
     out = loaded.signatures["predict"](examples=tf.constant(examples))

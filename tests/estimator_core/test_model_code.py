@@ -23,7 +23,9 @@ def keras_model_fn(features, labels, mode, params):
         return TPUEstimatorSpec(mode, predictions={"logits": logits})
     loss = v1.losses.sparse_softmax_cross_entropy(labels, logits)
     train_op = v1.train.AdamOptimizer(0.05).minimize(loss, global_step=v1.train.get_global_step())
-    return TPUEstimatorSpec(mode, loss=loss, train_op=train_op, eval_metrics=(metric_fn, [labels, logits]))
+    return TPUEstimatorSpec(
+        mode, loss=loss, train_op=train_op, eval_metrics=(metric_fn, [labels, logits])
+    )
 
 
 def test_keras_layers_train_resume_and_keep_their_names(tmp_path):
@@ -69,7 +71,10 @@ def test_compat_v1_layers_run_under_the_legacy_keras_switch(tmp_path):
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run(
         [sys.executable, "-c", LEGACY_SCRIPT, str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "dense/kernel" in proc.stdout and "global_step" in proc.stdout

@@ -27,14 +27,19 @@ def test_yields_every_example_in_order_including_partial_batch(trained):
     preds = list(est.predict(finite_input_fn(x, labels=False)))
     assert len(preds) == 21
     w, b = est.get_variable_value(["w", "b"])
-    np.testing.assert_allclose(np.stack([p["logits"] for p in preds]), x @ w + b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.stack([p["logits"] for p in preds]), x @ w + b, rtol=1e-5, atol=1e-6
+    )
     assert [int(p["class"]) for p in preds] == list(np.argmax(x @ w + b, 1))
 
 
 def test_batches_and_predict_keys(trained):
     x, y = data(n=20, seed=6)
-    batches = list(estimator(trained, batch=8).predict(
-        finite_input_fn(x, y), predict_keys=["class"], yield_single_examples=False))
+    batches = list(
+        estimator(trained, batch=8).predict(
+            finite_input_fn(x, y), predict_keys=["class"], yield_single_examples=False
+        )
+    )
     assert [len(b["class"]) for b in batches] == [8, 8, 4]
     assert all(set(b) == {"class"} for b in batches)
     with pytest.raises(ValueError, match="not in predictions"):
@@ -55,7 +60,9 @@ def test_predict_keys_need_dict_predictions(trained):
 def test_different_batch_lengths_are_an_error(trained):
     def model_fn(features, labels, mode, params):
         spec = linear_model_fn(features, labels, mode, params)
-        return TPUEstimatorSpec(mode, predictions={"a": spec.predictions["logits"], "b": tf.zeros([2])})
+        return TPUEstimatorSpec(
+            mode, predictions={"a": spec.predictions["logits"], "b": tf.zeros([2])}
+        )
 
     with pytest.raises(ValueError, match="same batch length"):
         next(estimator(trained, model_fn=model_fn).predict(finite_input_fn()))

@@ -18,15 +18,33 @@ def mirrored(n):
     return tf.distribute.MirroredStrategy(devices=[f"/cpu:{i}" for i in range(n)])
 
 
-def make(model_dir, replicas, batch=64, model_fn=linear_model_fn, iterations=10, per_host=True,
-         batch_axis=None, **config):
+def make(
+    model_dir,
+    replicas,
+    batch=64,
+    model_fn=linear_model_fn,
+    iterations=10,
+    per_host=True,
+    batch_axis=None,
+    **config,
+):
     strategy = mirrored(replicas) if replicas > 1 else None
     run_config = RunConfig(
-        model_dir=str(model_dir), train_distribute=strategy, tf_random_seed=1,
-        tpu_config=TPUConfig(iterations, per_host_input_for_training=per_host), **config,
+        model_dir=str(model_dir),
+        train_distribute=strategy,
+        tf_random_seed=1,
+        tpu_config=TPUConfig(iterations, per_host_input_for_training=per_host),
+        **config,
     )
-    return TPUEstimator(model_fn, config=run_config, use_tpu=False, train_batch_size=batch,
-                        eval_batch_size=batch, predict_batch_size=batch, batch_axis=batch_axis)
+    return TPUEstimator(
+        model_fn,
+        config=run_config,
+        use_tpu=False,
+        train_batch_size=batch,
+        eval_batch_size=batch,
+        predict_batch_size=batch,
+        batch_axis=batch_axis,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +59,12 @@ def test_four_replicas_match_one_device_in_training_and_evaluation(tmp_path, one
     x, y = data(n=256)
     est = make(tmp_path, 4)
     est.train(train_input_fn(x, y), max_steps=50)
-    assert est.last_train_result["loss"] == pytest.approx(one_device.last_train_result["loss"], rel=1e-5)
-    np.testing.assert_allclose(est.get_variable_value("w"), one_device.get_variable_value("w"), rtol=1e-5)
+    assert est.last_train_result["loss"] == pytest.approx(
+        one_device.last_train_result["loss"], rel=1e-5
+    )
+    np.testing.assert_allclose(
+        est.get_variable_value("w"), one_device.get_variable_value("w"), rtol=1e-5
+    )
     # 101 examples: the last batch of 37 splits unevenly over 4 replicas; each example counts once.
     ex, ey = x[:101], y[:101]
     got = est.evaluate(finite_input_fn(ex, ey))
@@ -70,7 +92,9 @@ def test_per_shard_input_calls_input_fn_per_replica_with_shard_batch(tmp_path):
 
     def input_fn(params):
         calls.append(params["batch_size"])
-        return tf.data.Dataset.from_tensor_slices(({"x": x}, y)).repeat().batch(params["batch_size"])
+        return (
+            tf.data.Dataset.from_tensor_slices(({"x": x}, y)).repeat().batch(params["batch_size"])
+        )
 
     make(tmp_path / "shard", 2, per_host=InputPipelineConfig.PER_SHARD_V1).train(input_fn, steps=4)
     assert calls == [32, 32]
@@ -91,9 +115,13 @@ def test_batch_axis_splits_each_tensor_on_its_own_axis(tmp_path, one_device):
 
     est = make(tmp_path, 4, model_fn=model_fn, batch_axis=(1, 0))
     est.train(transposed_input_fn, max_steps=50)
-    np.testing.assert_allclose(est.get_variable_value("w"), one_device.get_variable_value("w"), rtol=1e-5)
+    np.testing.assert_allclose(
+        est.get_variable_value("w"), one_device.get_variable_value("w"), rtol=1e-5
+    )
     with pytest.raises(ValueError, match="gives 1 axes but input_fn produced 2"):
-        make(tmp_path / "bad", 4, model_fn=model_fn, batch_axis=(1,)).train(transposed_input_fn, steps=1)
+        make(tmp_path / "bad", 4, model_fn=model_fn, batch_axis=(1,)).train(
+            transposed_input_fn, steps=1
+        )
 
 
 def test_hooks_checkpoints_resume_and_nan_stop_under_a_strategy(tmp_path):
@@ -104,7 +132,9 @@ def test_hooks_checkpoints_resume_and_nan_stop_under_a_strategy(tmp_path):
     assert steps_of(tmp_path)[-1] == 10
     make(tmp_path, 2, batch=16, iterations=4).train(train_input_fn(), steps=2)
     assert est.get_variable_value("global_step") == 12
-    nan = make(tmp_path / "nan", 2, batch=16, model_fn=nan_model_fn, iterations=4, save_checkpoints_steps=4)
+    nan = make(
+        tmp_path / "nan", 2, batch=16, model_fn=nan_model_fn, iterations=4, save_checkpoints_steps=4
+    )
     with pytest.raises(NanLossError, match="global step 7"):
         nan.train(train_input_fn(), max_steps=20)
     assert steps_of(tmp_path / "nan")[-1] == 4

@@ -28,8 +28,13 @@ def test_evaluate_on_tpu_requires_tpu_but_cpu_evaluate_and_predict_run(tmp_path,
     with pytest.raises(TPUNotFoundError):
         tpu_estimator(tmp_path, eval_batch_size=8).evaluate(finite_input_fn())
     # Without eval/predict batch sizes the seed says these run on the CPU.
-    assert "accuracy" in tpu_estimator(tmp_path).evaluate(lambda: finite_input_fn()({"batch_size": 8}))
-    assert len(list(tpu_estimator(tmp_path).predict(lambda: finite_input_fn()({"batch_size": 8})))) == 96
+    assert "accuracy" in tpu_estimator(tmp_path).evaluate(
+        lambda: finite_input_fn()({"batch_size": 8})
+    )
+    assert (
+        len(list(tpu_estimator(tmp_path).predict(lambda: finite_input_fn()({"batch_size": 8}))))
+        == 96
+    )
 
 
 def test_unknown_tpu_name_is_a_clear_error(tmp_path, monkeypatch):

@@ -30,7 +30,9 @@ class CountingHook(v1.train.SessionRunHook):
 
 
 def steps_of(model_dir):
-    return sorted(int(p.split("-")[-1].split(".")[0]) for p in glob.glob(f"{model_dir}/model.ckpt-*.index"))
+    return sorted(
+        int(p.split("-")[-1].split(".")[0]) for p in glob.glob(f"{model_dir}/model.ckpt-*.index")
+    )
 
 
 def test_steps_and_max_steps_arguments(tmp_path):
@@ -58,15 +60,19 @@ def test_in_graph_loop_matches_one_session_run_per_step(tmp_path):
     looped = estimator(tmp_path / "loop", iterations=10).train(train_input_fn(), max_steps=30)
     stepped = estimator(tmp_path / "step", iterations=1).train(train_input_fn(), max_steps=30)
     for name in ("w", "b"):
-        np.testing.assert_allclose(looped.get_variable_value(name), stepped.get_variable_value(name), rtol=1e-6)
-    assert looped.last_train_result["loss"] == pytest.approx(stepped.last_train_result["loss"], rel=1e-6)
+        np.testing.assert_allclose(
+            looped.get_variable_value(name), stepped.get_variable_value(name), rtol=1e-6
+        )
+    assert looped.last_train_result["loss"] == pytest.approx(
+        stepped.last_train_result["loss"], rel=1e-6
+    )
     # And both equal a hand-written per-step loop over the same graph ops.
     x, y = data()
     w = np.full((4, 3), 0.01, np.float32)
     b = np.zeros(3, np.float32)
     for step in range(30):
         start = (step * 8) % 96
-        xb, yb = x[start:start + 8], y[start:start + 8]
+        xb, yb = x[start : start + 8], y[start : start + 8]
         logits = xb @ w + b
         p = np.exp(logits - logits.max(1, keepdims=True))
         p /= p.sum(1, keepdims=True)
@@ -98,7 +104,9 @@ def test_checkpoints_cadence_and_keep_max(tmp_path):
     assert steps_of(tmp_path) == [12, 16, 20]
     assert os.path.exists(tmp_path / "checkpoint")
     reader = tf.train.load_checkpoint(str(tmp_path / "model.ckpt-20"))
-    assert reader.has_tensor("w") and reader.has_tensor("b") and reader.get_tensor("global_step") == 20
+    assert (
+        reader.has_tensor("w") and reader.has_tensor("b") and reader.get_tensor("global_step") == 20
+    )
 
 
 def test_saving_listeners_are_called(tmp_path):
@@ -143,7 +151,9 @@ def test_input_fn_signatures_and_return_types(tmp_path):
 
     def with_config(params, config):
         seen["config"] = config
-        return tf.data.Dataset.from_tensor_slices(({"x": x}, y)).repeat().batch(params["batch_size"])
+        return (
+            tf.data.Dataset.from_tensor_slices(({"x": x}, y)).repeat().batch(params["batch_size"])
+        )
 
     def no_args():
         return tf.data.Dataset.from_tensor_slices(({"x": x}, y)).repeat().batch(8)
@@ -191,7 +201,9 @@ def test_train_op_must_increment_global_step(tmp_path):
     def model_fn(features, labels, mode):
         w = v1.get_variable("w", [4, 3])
         loss = v1.losses.sparse_softmax_cross_entropy(labels, tf.matmul(features["x"], w))
-        return TPUEstimatorSpec(mode, loss=loss, train_op=v1.train.GradientDescentOptimizer(0.1).minimize(loss))
+        return TPUEstimatorSpec(
+            mode, loss=loss, train_op=v1.train.GradientDescentOptimizer(0.1).minimize(loss)
+        )
 
     with pytest.raises(RuntimeError, match="increment the global step"):
         estimator(tmp_path, model_fn=model_fn).train(train_input_fn(), steps=2)
