@@ -231,3 +231,26 @@ def test_warm_start_applies_only_without_own_checkpoint(tmp_path):
 
 def test_mode_keys_values():
     assert (ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT) == ("train", "eval", "infer")
+
+
+RESUME_SCRIPT = """
+import sys
+from tests.estimator_core.fakes import estimator, train_input_fn
+est = estimator(sys.argv[1], iterations=3)
+est.train(train_input_fn(), steps=5)
+print("STEP", est.get_variable_value("global_step"))
+"""
+
+
+def test_a_new_process_resumes_from_the_latest_checkpoint(tmp_path):
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="3")
+    for expected in (5, 10):
+        proc = subprocess.run([sys.executable, "-c", RESUME_SCRIPT, str(tmp_path)], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert f"STEP {expected}" in proc.stdout
+    assert steps_of(tmp_path)[-1] == 10
