@@ -225,7 +225,7 @@ def export_saved_model(
         export_outputs = spec.export_outputs or default_export_outputs(spec.predictions)
         defs = signature_defs(export_outputs, receiver)
         # No Scaffold here: its finalize() would freeze the graph the SavedModel builder extends.
-        saver = scaffold_of(spec).saver or v1.train.Saver(sharded=True)
+        saver = scaffold_of(spec).saver
         main_op = tf.group(v1.local_variables_initializer(), v1.tables_initializer())
         session = v1.Session(graph=graph, config=session_config(ctx.config))
         try:

@@ -11,7 +11,7 @@ from estimator_core.context import EngineContext, new_graph
 from estimator_core.inputs import make_input_source
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.replication import replication_for
-from estimator_core.session import HookedSession, open_session, session_config
+from estimator_core.session import HookedSession, start_session
 from estimator_core.spec import hooks_of, scaffold_of, validate_spec
 
 v1 = tf.compat.v1
@@ -79,22 +79,8 @@ def run_predict(
         )
         predictions = select_predictions(predictions, predict_keys)
         scaffold = scaffold_of(spec)
-        if scaffold.saver is None:
-            scaffold = v1.train.Scaffold(
-                saver=v1.train.Saver(sharded=True), copy_from_scaffold=scaffold
-            )
         all_hooks = [*(hooks or ()), *hooks_of(spec, PREDICT)]
-        for hook in all_hooks:
-            hook.begin()
-        scaffold.finalize()
-        graph.finalize()
-    session = open_session(
-        graph,
-        scaffold,
-        checkpoint,
-        replication.session_config(session_config(ctx.config)),
-        target=replication.session_target,
-    )
+    session = start_session(graph, scaffold, all_hooks, checkpoint, replication, ctx.config)
     try:
         with graph.as_default():
             if source.initializer is not None:

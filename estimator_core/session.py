@@ -121,3 +121,21 @@ class CheckpointError(RuntimeError):
             str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         )
         super().__init__(f"cannot restore checkpoint {path}: {first_line}")
+
+
+def start_session(
+    graph: tf.Graph, scaffold, hooks, checkpoint_path, replication, config
+) -> v1.Session:
+    """Lets hooks add ops (begin), freezes the graph, and opens a session restoring checkpoint_path."""
+    with graph.as_default():
+        for hook in hooks:
+            hook.begin()
+        scaffold.finalize()
+        graph.finalize()
+    return open_session(
+        graph,
+        scaffold,
+        checkpoint_path,
+        replication.session_config(session_config(config)),
+        target=replication.session_target,
+    )

@@ -180,11 +180,16 @@ def validate_spec(spec, mode: str):
     return spec
 
 
-def scaffold_of(spec) -> tf.compat.v1.train.Scaffold:
-    """The scaffold a spec asks for (TPU: built by scaffold_fn), or a default one."""
+def scaffold_of(spec, make_saver: Callable | None = None) -> tf.compat.v1.train.Scaffold:
+    """The scaffold a spec asks for (TPU: built by scaffold_fn), with a saver always set."""
     if isinstance(spec, TPUEstimatorSpec):
-        return spec.scaffold_fn() if spec.scaffold_fn else tf.compat.v1.train.Scaffold()
-    return spec.scaffold or tf.compat.v1.train.Scaffold()
+        scaffold = spec.scaffold_fn() if spec.scaffold_fn else tf.compat.v1.train.Scaffold()
+    else:
+        scaffold = spec.scaffold or tf.compat.v1.train.Scaffold()
+    if scaffold.saver is None:
+        saver = make_saver() if make_saver else tf.compat.v1.train.Saver(sharded=True)
+        scaffold = tf.compat.v1.train.Scaffold(saver=saver, copy_from_scaffold=scaffold)
+    return scaffold
 
 
 def hooks_of(spec, mode: str, is_chief: bool = True) -> tuple:

@@ -15,7 +15,7 @@ from estimator_core.inputs import InputSource, make_input_source
 from estimator_core.loop import TrainLoop, build_train_loop
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.replication import replication_for
-from estimator_core.session import HookedSession, open_session, session_config
+from estimator_core.session import HookedSession, start_session
 from estimator_core.spec import hooks_of, scaffold_of, validate_spec
 
 log = logging.getLogger("estimator_core")
@@ -68,11 +68,7 @@ def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGr
         spec = specs[0]
         if warm_start and ctx.warm_start is not None:
             checkpoints.apply_warm_start(ctx.warm_start)
-        scaffold = scaffold_of(spec)
-        if scaffold.saver is None:
-            scaffold = v1.train.Scaffold(
-                saver=checkpoints.new_saver(ctx.config), copy_from_scaffold=scaffold
-            )
+        scaffold = scaffold_of(spec, lambda: checkpoints.new_saver(ctx.config))
     return TrainGraph(
         graph,
         loop,
@@ -141,17 +137,7 @@ def run_train(ctx: EngineContext, input_fn, *, hooks, steps, max_steps, saving_l
             all_hooks.append(
                 checkpoint_hook(ctx.model_dir, config, tg.scaffold.saver, saving_listeners)
             )
-        for hook in all_hooks:
-            hook.begin()
-        tg.scaffold.finalize()
-        tg.graph.finalize()
-        session = open_session(
-            tg.graph,
-            tg.scaffold,
-            latest,
-            tg.replication.session_config(session_config(config)),
-            target=tg.replication.session_target,
-        )
+        session = start_session(tg.graph, tg.scaffold, all_hooks, latest, tg.replication, config)
         try:
             session.run([s.initializer for s in tg.sources if s.initializer is not None])
             start = int(session.run(tg.global_step))

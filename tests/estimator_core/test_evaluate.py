@@ -6,16 +6,9 @@ import tensorflow as tf
 
 from estimator_core import EstimatorSpec, ModeKeys, TPUEstimatorSpec
 
-from .fakes import data, estimator, finite_input_fn, linear_model_fn, metric_fn, train_input_fn
+from .fakes import data, estimator, finite_input_fn, linear_model_fn, metric_fn
 
 v1 = tf.compat.v1
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    model_dir = tmp_path_factory.mktemp("model")
-    estimator(model_dir).train(train_input_fn(), max_steps=20)
-    return model_dir
 
 
 def numpy_eval(est, x, y):

@@ -14,17 +14,10 @@ from estimator_core.export import (
     build_raw_serving_input_receiver_fn,
 )
 
-from .fakes import data, estimator, finite_input_fn, linear_model_fn, train_input_fn
+from .fakes import data, estimator, finite_input_fn, linear_model_fn
 
 v1 = tf.compat.v1
 RAW = build_raw_serving_input_receiver_fn({"x": tf.TensorSpec([None, 4], tf.float32)})
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    model_dir = tmp_path_factory.mktemp("model")
-    estimator(model_dir).train(train_input_fn(), max_steps=20)
-    return model_dir
 
 
 def test_export_errors(tmp_path, trained):

@@ -249,8 +249,14 @@ def test_a_new_process_resumes_from_the_latest_checkpoint(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="3")
     for expected in (5, 10):
-        proc = subprocess.run([sys.executable, "-c", RESUME_SCRIPT, str(tmp_path)], cwd=root, env=env,
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", RESUME_SCRIPT, str(tmp_path)],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert f"STEP {expected}" in proc.stdout
     assert steps_of(tmp_path)[-1] == 10
