@@ -121,6 +121,8 @@ class RunConfig:
 
     Only one of save_checkpoints_steps and save_checkpoints_secs may be set; with neither, a
     checkpoint is saved every 600 seconds (and always at the end of training).
+    `loop_timeout_secs` bounds one host loop (iterations_per_loop steps): across workers, a hung
+    peer then fails training with an error instead of blocking it forever.
     """
 
     tpu_config: TPUConfig = dataclasses.field(default_factory=TPUConfig)
@@ -137,6 +139,7 @@ class RunConfig:
     session_config: tf.compat.v1.ConfigProto | None = None
     train_distribute: Any = None
     eval_distribute: Any = None
+    loop_timeout_secs: float | None = None
 
     def __post_init__(self):
         if not isinstance(self.tpu_config, TPUConfig):
@@ -164,6 +167,10 @@ class RunConfig:
             raise ValueError(
                 f"RunConfig.keep_checkpoint_max must be an int >= 0 or None, got "
                 f"{self.keep_checkpoint_max!r}"
+            )
+        if self.loop_timeout_secs is not None and self.loop_timeout_secs <= 0:
+            raise ValueError(
+                f"RunConfig.loop_timeout_secs must be > 0, got {self.loop_timeout_secs!r}"
             )
         if self.tf_random_seed is not None and not isinstance(self.tf_random_seed, int):
             raise ValueError(

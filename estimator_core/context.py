@@ -40,7 +40,18 @@ class EngineContext:
         """The tf.distribute strategy `mode` runs under, or None for one device."""
         return self.strategies.get(mode)
 
+    @property
+    def multi_worker(self) -> bool:
+        """Training spans the workers of TF_CONFIG (collective all-reduce between processes)."""
+        return (
+            not self.use_tpu
+            and self.strategy(ModeKeys.TRAIN) is None
+            and self.config.num_worker_replicas > 1
+        )
+
     def num_replicas(self, mode: str) -> int:
+        if mode == ModeKeys.TRAIN and self.multi_worker:
+            return self.config.num_worker_replicas
         strategy = self.strategy(mode)
         return 1 if strategy is None else strategy.num_replicas_in_sync
 
@@ -68,6 +79,14 @@ class EngineContext:
         if size is not None:
             params["batch_size"] = size
         params["use_tpu"] = self.use_tpu
+        if for_input:
+            # Which input pipeline this is, so each worker can read its own part of the data.
+            workers = self.config.num_worker_replicas if mode == ModeKeys.TRAIN else 1
+            params["context"] = tf.distribute.InputContext(
+                num_input_pipelines=workers,
+                input_pipeline_id=self.config.task_id if workers > 1 else 0,
+                num_replicas_in_sync=self.num_replicas(mode),
+            )
         return params
 
     def call_input_fn(self, input_fn: Callable, mode: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 
 import tensorflow as tf
@@ -95,14 +96,83 @@ class LoopReportHook(v1.train.SessionRunHook):
             self._writer.flush()
 
 
-def checkpoint_hook(model_dir: str, config, saver, listeners) -> v1.train.CheckpointSaverHook:
-    """TensorFlow's own saver hook, on RunConfig's cadence; it also saves once more at the end."""
+class CheckpointHook(v1.train.SessionRunHook):
+    """Saves model.ckpt-<step> at loop boundaries on RunConfig's cadence, and once at the end.
+
+    Like TensorFlow's CheckpointSaverHook (and calling the same CheckpointSaverListeners), but it
+    reads the global step with a plain read: TF's hook reads it through `initialized_value()`,
+    which under multi-worker strategies runs a collective only the chief would join.
+    """
+
+    def __init__(
+        self,
+        model_dir: str,
+        saver,
+        global_step,
+        step_after_run,
+        *,
+        every_steps=None,
+        every_secs=None,
+        listeners=(),
+    ):
+        self._path = os.path.join(model_dir, "model.ckpt")
+        self._model_dir = model_dir
+        self._saver = saver
+        self._global_step = global_step
+        # Fetched with each run; it must be read after the run's updates (the loop's output).
+        self._step_after_run = step_after_run
+        self._timer = v1.train.SecondOrStepTimer(every_secs=every_secs, every_steps=every_steps)
+        self._listeners = list(listeners)
+        self._last_saved = None
+
+    def begin(self):
+        for listener in self._listeners:
+            listener.begin()
+
+    def after_create_session(self, session, coord):
+        step = int(session.run(self._global_step))
+        tf.io.write_graph(
+            session.graph.as_graph_def(add_shapes=True), self._model_dir, "graph.pbtxt"
+        )
+        self._save(session, step)
+        self._timer.update_last_triggered_step(step)
+
+    def before_run(self, run_context):
+        return v1.train.SessionRunArgs(self._step_after_run)
+
+    def after_run(self, run_context, run_values):
+        step = int(run_values.results)
+        if self._timer.should_trigger_for_step(step):
+            self._timer.update_last_triggered_step(step)
+            if self._save(run_context.session, step):
+                run_context.request_stop()
+
+    def end(self, session):
+        step = int(session.run(self._global_step))
+        if step != self._last_saved:
+            self._save(session, step)
+
+    def _save(self, session, step: int) -> bool:
+        """Saves; True when a listener asks training to stop."""
+        for listener in self._listeners:
+            listener.before_save(session, step)
+        self._saver.save(session, self._path, global_step=step)
+        self._last_saved = step
+        log.info("Saved checkpoint %s-%d", self._path, step)
+        return any(listener.after_save(session, step) for listener in self._listeners)
+
+
+def checkpoint_hook(
+    model_dir: str, config, saver, global_step, step_after_run, listeners
+) -> CheckpointHook:
+    """The checkpoint hook on RunConfig's cadence (steps, or seconds: 600 by default)."""
     steps, secs = config.checkpoint_every
-    return v1.train.CheckpointSaverHook(
+    return CheckpointHook(
         model_dir,
-        save_secs=secs,
-        save_steps=steps,
-        saver=saver,
-        checkpoint_basename="model.ckpt",
-        listeners=list(listeners or ()),
+        saver,
+        global_step,
+        step_after_run,
+        every_steps=steps,
+        every_secs=secs,
+        listeners=listeners or (),
     )

@@ -101,6 +101,7 @@ class OneDevice:
     """model_fn runs once, on the default device."""
 
     num_replicas = 1
+    num_local = 1
     session_target = ""
 
     def session_config(self, config: v1.ConfigProto) -> v1.ConfigProto:
@@ -141,6 +142,9 @@ class Replicated:
     def __init__(self, strategy, batch_axis=None, per_host_input: bool = True, target: str = ""):
         self.strategy = strategy
         self.num_replicas = strategy.num_replicas_in_sync
+        # Replicas on this host: a host batch is split over these only (all of them in one
+        # process; one per worker under MultiWorkerMirroredStrategy on CPUs).
+        self.num_local = len(strategy.extended.worker_devices)
         self.batch_axis = batch_axis
         self.per_host_input = per_host_input
         self.session_target = target
@@ -163,7 +167,7 @@ class Replicated:
 
     def _distribute(self, shards):
         return self.strategy.experimental_distribute_values_from_function(
-            lambda ctx: shards[ctx.replica_id_in_sync_group]
+            lambda ctx: shards[ctx.replica_id_in_sync_group % self.num_local]
         )
 
     def _local(self, value) -> list:
@@ -180,10 +184,10 @@ class Replicated:
             if self.per_host_input:
                 features, labels = get_next()
                 shards = shard_batch(
-                    features, labels, self.num_replicas, self.batch_axis, require_even=True
+                    features, labels, self.num_local, self.batch_axis, require_even=True
                 )
             else:
-                shards = [get_next() for _ in range(self.num_replicas)]
+                shards = [get_next() for _ in range(self.num_local)]
         specs = []
 
         def replica_fn(shard, dep):
@@ -202,7 +206,7 @@ class Replicated:
         return specs[0], train_op, loss
 
     def eval_step(self, features, labels, call: CallModelFn, gather_fn):
-        shards = shard_batch(features, labels, self.num_replicas, self.batch_axis)
+        shards = shard_batch(features, labels, self.num_local, self.batch_axis)
         specs = []
 
         def replica_fn(shard):
@@ -229,11 +233,11 @@ class Replicated:
         per_replica = [self._local(v) for v in flat]
         return [
             tf.nest.pack_sequence_as(structure, [p[i] for p in per_replica])
-            for i in range(self.num_replicas)
+            for i in range(self.num_local)
         ]
 
     def predict_step(self, features, call: CallModelFn):
-        shards = shard_batch(features, None, self.num_replicas, self.batch_axis)
+        shards = shard_batch(features, None, self.num_local, self.batch_axis)
         specs = []
 
         def replica_fn(shard):
@@ -245,6 +249,38 @@ class Replicated:
             predictions = self.strategy.run(replica_fn, args=(self._distribute(shards),))
         parts = self._local_structs(predictions)
         return specs[0], tf.nest.map_structure(lambda *p: tf.concat(p, axis=0), *parts)
+
+
+_SERVERS: dict = {}
+
+
+def _server_for(resolver, config: v1.ConfigProto):
+    """This process's tf.distribute.Server (one per process: it owns the task's port)."""
+    key = (resolver.task_type, resolver.task_id, str(resolver.cluster_spec().as_dict()))
+    if key not in _SERVERS:
+        _SERVERS[key] = tf.distribute.Server(
+            resolver.cluster_spec(),
+            job_name=resolver.task_type,
+            task_index=resolver.task_id,
+            config=config,
+            start=True,
+        )
+    return _SERVERS[key]
+
+
+def multi_worker(batch_axis, per_host_input: bool, base_config: v1.ConfigProto):
+    """Replicated over every worker in TF_CONFIG (collective all-reduce between processes).
+
+    Collectives get no per-op timeout: in TF 2.21 a timed collective leaks a thread per call
+    (measured: both workers abort after ~4000 steps); a hung peer is caught by the loop
+    timeout (RunConfig.loop_timeout_secs) instead, and a dead one fails the next all-reduce.
+    """
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+    server = _server_for(resolver, strategy.update_config_proto(base_config))
+    return Replicated(
+        strategy, batch_axis=batch_axis, per_host_input=per_host_input, target=server.target
+    )
 
 
 def _rebuild_in_graph(strategy):

@@ -26,13 +26,16 @@ class HookedSession:
         for hook in self.hooks:
             hook.after_create_session(session, None)
 
-    def run(self, fetches, feed_dict=None):
+    def run(self, fetches, feed_dict=None, options: v1.RunOptions | None = None):
         context = v1.train.SessionRunContext(
             original_args=v1.train.SessionRunArgs(fetches, feed_dict), session=self.session
         )
         hook_args = [hook.before_run(context) for hook in self.hooks]
         feeds = dict(feed_dict or {})
-        options = v1.RunOptions()
+        merged_options = v1.RunOptions()
+        if options is not None:
+            merged_options.MergeFrom(options)
+        options = merged_options
         hook_fetches = []
         for args in hook_args:
             if args is None:

@@ -14,8 +14,8 @@ from estimator_core.hooks import LoopReportHook, checkpoint_hook
 from estimator_core.inputs import InputSource, make_input_source
 from estimator_core.loop import TrainLoop, build_train_loop
 from estimator_core.mode_keys import ModeKeys
-from estimator_core.replication import replication_for
-from estimator_core.session import HookedSession, start_session
+from estimator_core.replication import multi_worker, replication_for
+from estimator_core.session import HookedSession, session_config, start_session
 from estimator_core.spec import hooks_of, scaffold_of, validate_spec
 
 log = logging.getLogger("estimator_core")
@@ -40,12 +40,17 @@ def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGr
     """Calls input_fn once and model_fn once (inside the loop body) in a new graph."""
     graph = new_graph(ctx.config.tf_random_seed)
     with graph.as_default():
-        replication = replication_for(ctx.strategy(TRAIN), ctx.batch_axis, ctx.per_host_input)
+        if ctx.multi_worker:
+            replication = multi_worker(
+                ctx.batch_axis, ctx.per_host_input, session_config(ctx.config)
+            )
+        else:
+            replication = replication_for(ctx.strategy(TRAIN), ctx.batch_axis, ctx.per_host_input)
         with replication.scope():
             global_step = v1.train.get_or_create_global_step()
         sources = [
             make_input_source(ctx.call_input_fn(input_fn, TRAIN), TRAIN)
-            for _ in range(1 if ctx.per_host_input else replication.num_replicas)
+            for _ in range(1 if ctx.per_host_input else replication.num_local)
         ]
         calls = iter(range(10**9))
 
@@ -135,7 +140,14 @@ def run_train(ctx: EngineContext, input_fn, *, hooks, steps, max_steps, saving_l
         all_hooks = [report, *(hooks or ()), *tg.spec_hooks]
         if config.is_chief:
             all_hooks.append(
-                checkpoint_hook(ctx.model_dir, config, tg.scaffold.saver, saving_listeners)
+                checkpoint_hook(
+                    ctx.model_dir,
+                    config,
+                    tg.scaffold.saver,
+                    tg.global_step,
+                    tg.loop.outputs["global_step"],
+                    saving_listeners,
+                )
             )
         session = start_session(tg.graph, tg.scaffold, all_hooks, latest, tg.replication, config)
         try:
@@ -152,7 +164,7 @@ def run_train(ctx: EngineContext, input_fn, *, hooks, steps, max_steps, saving_l
                 config.tpu_config.loop_time_budget,
                 per_run_limit,
             )
-            _run_loops(hooked, tg, sizer, start, target)
+            _run_loops(hooked, tg, sizer, start, target, config.loop_timeout_secs)
             hooked.end()
             final = int(session.run(tg.global_step))
         finally:
@@ -160,18 +172,44 @@ def run_train(ctx: EngineContext, input_fn, *, hooks, steps, max_steps, saving_l
     return {"global_step": final, "loss": report.last_loss, "steps_per_sec": report.steps_per_sec}
 
 
-def _run_loops(hooked: HookedSession, tg: TrainGraph, sizer: LoopSizer, step: int, target) -> None:
+class WorkerLostError(RuntimeError):
+    """A peer worker died or hung during a collective; every worker must restart."""
+
+    def __init__(self, step: int, cause: Exception):
+        text = str(cause).strip()
+        first = text.splitlines()[0] if text else type(cause).__name__
+        super().__init__(
+            f"lost contact with a peer worker after global_step {step} ({type(cause).__name__}: "
+            f"{first}); restart all workers: they resume from the last checkpoint in model_dir"
+        )
+
+
+def _run_loops(
+    hooked: HookedSession,
+    tg: TrainGraph,
+    sizer: LoopSizer,
+    step: int,
+    target,
+    timeout_secs: float | None,
+) -> None:
     loop = tg.loop
+    run_options = None
+    if timeout_secs:
+        run_options = v1.RunOptions(timeout_in_ms=int(timeout_secs * 1000))
     while not hooked.should_stop and (target is None or step < target):
         size = sizer.next_size(None if target is None else target - step)
         started = time.monotonic()
         try:
-            out = hooked.run(loop.outputs, {loop.iterations: size})
+            out = hooked.run(loop.outputs, {loop.iterations: size}, options=run_options)
         except tf.errors.OutOfRangeError:
             log.info(
                 "input_fn reached end of input at or after global_step %d: training stops", step
             )
             return
+        except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as e:
+            if tg.replication.session_target:
+                raise WorkerLostError(step, e) from e
+            raise
         new_step = int(out["global_step"])
         if new_step - step != int(out["steps"]):
             raise RuntimeError(
