@@ -32,6 +32,24 @@ def latest_checkpoint(model_dir: str) -> str | None:
     return tf.train.latest_checkpoint(model_dir)
 
 
+def restore_candidates(model_dir: str) -> list[str]:
+    """Checkpoints to resume from, newest first: the latest, then the older ones still kept.
+
+    Training falls back along this list when a checkpoint cannot be read (e.g. a truncated
+    data file after a crash), so a damaged newest checkpoint costs one interval, not the run.
+    """
+    latest = latest_checkpoint(model_dir)
+    if latest is None:
+        return []
+    state = tf.train.get_checkpoint_state(model_dir)
+    older = list(reversed(state.all_model_checkpoint_paths)) if state else []
+    candidates = [latest] + [p for p in older if p != latest]
+    resolved = [
+        p if os.path.isabs(p) or "://" in p else os.path.join(model_dir, p) for p in candidates
+    ]
+    return [p for p in resolved if tf.io.gfile.exists(p + ".index")]
+
+
 def global_step_of(checkpoint_path: str) -> int:
     """The global step stored in a checkpoint (0 if it has none)."""
     reader = tf.train.load_checkpoint(checkpoint_path)

@@ -80,14 +80,15 @@ def session_config(config) -> v1.ConfigProto:
 def open_session(
     graph: tf.Graph,
     scaffold: v1.train.Scaffold,
-    checkpoint_path: str | None,
+    checkpoint_path: str | list[str] | None,
     config_proto: v1.ConfigProto,
     target: str = "",
 ) -> v1.Session:
     """Creates a session: restores `checkpoint_path` if given, else initializes all variables.
 
     Warm starting, when asked for, has already rewired the variables' initializers at graph
-    construction, so initialization is where it applies.
+    construction, so initialization is where it applies. Given a list of checkpoints (newest
+    first), an unreadable one is reported and the next one is tried.
     """
     with graph.as_default():
         return _prepare(graph, scaffold, checkpoint_path, config_proto, target)
@@ -98,11 +99,7 @@ def _prepare(graph, scaffold, checkpoint_path, config_proto, target) -> v1.Sessi
     session = v1.Session(target=target, graph=graph, config=config_proto)
     try:
         if checkpoint_path:
-            log.info("Restoring parameters from %s", checkpoint_path)
-            try:
-                scaffold.saver.restore(session, checkpoint_path)
-            except (tf.errors.DataLossError, tf.errors.NotFoundError, ValueError) as e:
-                raise CheckpointError(checkpoint_path, e) from e
+            _restore_first_readable(session, scaffold.saver, checkpoint_path)
         else:
             session.run(scaffold.init_op, feed_dict=scaffold.init_feed_dict)
             if scaffold.init_fn is not None:
@@ -113,6 +110,22 @@ def _prepare(graph, scaffold, checkpoint_path, config_proto, target) -> v1.Sessi
         session.close()
         raise
     return session
+
+
+def _restore_first_readable(session, saver, checkpoints: str | list[str]) -> str:
+    candidates = [checkpoints] if isinstance(checkpoints, str) else list(checkpoints)
+    first_error = None
+    for path in candidates:
+        log.info("Restoring parameters from %s", path)
+        try:
+            saver.restore(session, path)
+            return path
+        except (tf.errors.OpError, ValueError) as e:  # truncated, missing or mismatched
+            error = CheckpointError(path, e)
+            first_error = first_error or error
+            if path != candidates[-1]:
+                log.warning("%s; falling back to the previous checkpoint", error)
+    raise first_error
 
 
 class CheckpointError(RuntimeError):

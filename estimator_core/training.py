@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -14,6 +15,8 @@ from estimator_core.hooks import LoopReportHook, checkpoint_hook
 from estimator_core.inputs import InputSource, make_input_source
 from estimator_core.loop import TrainLoop, build_train_loop
 from estimator_core.mode_keys import ModeKeys
+from estimator_core.model_dir_lock import ModelDirLock
+from estimator_core.preemption import PreemptionWatcher
 from estimator_core.replication import multi_worker, replication_for
 from estimator_core.session import HookedSession, session_config, start_session
 from estimator_core.spec import hooks_of, scaffold_of, validate_spec
@@ -117,6 +120,15 @@ class LoopSizer:
 
 
 def run_train(ctx: EngineContext, input_fn, *, hooks, steps, max_steps, saving_listeners) -> dict:
+    """train(): one writer per model_dir (the chief holds the lock); SIGTERM stops at a loop end."""
+    lock = ModelDirLock(ctx.model_dir) if ctx.config.is_chief else contextlib.nullcontext()
+    with lock, PreemptionWatcher().installed() as preemption:
+        return _train(ctx, input_fn, hooks, steps, max_steps, saving_listeners, preemption)
+
+
+def _train(
+    ctx: EngineContext, input_fn, hooks, steps, max_steps, saving_listeners, preemption
+) -> dict:
     """Trains until max_steps/steps or end of input; returns {'global_step', 'loss', 'steps_per_sec'}."""
     latest = checkpoints.latest_checkpoint(ctx.model_dir)
     if max_steps is not None and latest is not None:
@@ -149,7 +161,10 @@ def run_train(ctx: EngineContext, input_fn, *, hooks, steps, max_steps, saving_l
                     saving_listeners,
                 )
             )
-        session = start_session(tg.graph, tg.scaffold, all_hooks, latest, tg.replication, config)
+        resume_from = checkpoints.restore_candidates(ctx.model_dir)
+        session = start_session(
+            tg.graph, tg.scaffold, all_hooks, resume_from, tg.replication, config
+        )
         try:
             session.run([s.initializer for s in tg.sources if s.initializer is not None])
             start = int(session.run(tg.global_step))
@@ -164,12 +179,19 @@ def run_train(ctx: EngineContext, input_fn, *, hooks, steps, max_steps, saving_l
                 config.tpu_config.loop_time_budget,
                 per_run_limit,
             )
-            _run_loops(hooked, tg, sizer, start, target, config.loop_timeout_secs)
+            _run_loops(hooked, tg, sizer, start, target, config.loop_timeout_secs, preemption)
             hooked.end()
             final = int(session.run(tg.global_step))
         finally:
             session.close()
-    return {"global_step": final, "loss": report.last_loss, "steps_per_sec": report.steps_per_sec}
+    if preemption.requested:
+        log.warning("preempted: stopped at global_step %d with a checkpoint saved", final)
+    return {
+        "global_step": final,
+        "loss": report.last_loss,
+        "steps_per_sec": report.steps_per_sec,
+        "preempted": preemption.requested,
+    }
 
 
 class WorkerLostError(RuntimeError):
@@ -191,12 +213,13 @@ def _run_loops(
     step: int,
     target,
     timeout_secs: float | None,
+    preemption,
 ) -> None:
     loop = tg.loop
     run_options = None
     if timeout_secs:
         run_options = v1.RunOptions(timeout_in_ms=int(timeout_secs * 1000))
-    while not hooked.should_stop and (target is None or step < target):
+    while not (hooked.should_stop or preemption.requested) and (target is None or step < target):
         size = sizer.next_size(None if target is None else target - step)
         started = time.monotonic()
         try:

@@ -1,0 +1,131 @@
+"""Fault injection on the engine: SIGKILL, SIGTERM, a second writer, corrupted checkpoints."""
+
+import glob
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from estimator_core.model_dir_lock import LOCK_FILE, ModelDirLockedError
+from estimator_core.session import CheckpointError
+
+from .fakes import estimator, finite_input_fn, train_input_fn
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENV = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def trainer(model_dir, max_steps, save_steps=5):
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.estimator_core.crash_trainer",
+            str(model_dir),
+            str(max_steps),
+            str(save_steps),
+        ],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_loses_nothing_and_ends_identical(tmp_path):
+    steps = 6000  # ~9 s of training with a checkpoint every 10 steps
+    reference = trainer(tmp_path / "reference", steps, save_steps=10)
+    out, err = reference.communicate(timeout=300)
+    assert reference.returncode == 0, err[-3000:]
+    rng = random.Random(1234)
+    model_dir = tmp_path / "killed"
+    kills = 0
+    while kills < 10:
+        proc = trainer(model_dir, steps, save_steps=10)
+        time.sleep(
+            rng.uniform(1.0, 3.5)
+        )  # import, graph build, restore, loops or a checkpoint write
+        if proc.poll() is not None:
+            break  # it finished before this kill
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+        kills += 1
+        latest = tf.train.latest_checkpoint(str(model_dir))
+        if latest:  # whatever the moment, the checkpoint it resumes from is readable
+            tf.train.load_checkpoint(latest).get_tensor("w1")
+    assert kills == 10
+    final = trainer(model_dir, steps, save_steps=10)
+    out, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err[-3000:]
+    assert f"FINISHED {steps}" in out
+    want = tf.train.load_checkpoint(str(tmp_path / "reference"))
+    got = tf.train.load_checkpoint(str(model_dir))
+    assert got.get_tensor("global_step") == steps
+    for name in ("w1", "w2"):
+        np.testing.assert_array_equal(got.get_tensor(name), want.get_tensor(name))
+
+
+@pytest.mark.slow
+def test_sigterm_saves_at_the_loop_boundary_and_exits_zero(tmp_path):
+    proc = trainer(tmp_path, 10**7, save_steps=10**6)
+    assert proc.stdout.readline().startswith("STARTED")
+    deadline = time.time() + 120
+    while not glob.glob(f"{tmp_path}/model.ckpt-0.index") and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # training loops are running; no periodic checkpoint is due
+    proc.send_signal(signal.SIGTERM)
+    sent = time.time()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-3000:]
+    assert time.time() - sent < 30
+    assert "PREEMPTED" in out
+    step = int(out.split("FINISHED")[1].split()[0])
+    assert step > 0
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith(f"model.ckpt-{step}")
+
+
+def test_second_writer_fails_fast_naming_the_holder(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock = tmp_path / LOCK_FILE
+        lock.write_text(f'{{"pid": {holder.pid}, "host": "{socket.gethostname()}", "since": 0}}')
+        with pytest.raises(
+            ModelDirLockedError, match=f"process {holder.pid} on host {socket.gethostname()}"
+        ):
+            estimator(tmp_path).train(train_input_fn(), steps=2)
+        assert not glob.glob(f"{tmp_path}/model.ckpt-*")  # nothing written by the refused trainer
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_stale_lock_from_a_dead_process_is_taken_over(tmp_path, caplog):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / LOCK_FILE).write_text(f'{{"pid": {dead.pid}, "host": "{socket.gethostname()}"}}')
+    est = estimator(tmp_path)
+    est.train(train_input_fn(), steps=2)
+    assert "stale lock" in caplog.text
+    assert est.get_variable_value("global_step") == 2
+    assert not (tmp_path / LOCK_FILE).exists()  # released when train() returns
+
+
+def test_truncated_checkpoint_is_named_and_training_falls_back(tmp_path):
+    est = estimator(tmp_path, iterations=5, save_checkpoints_steps=5)
+    est.train(train_input_fn(), max_steps=10)
+    data = glob.glob(f"{tmp_path}/model.ckpt-10.data-*")[0]
+    with open(data, "r+b") as f:
+        f.truncate(4)
+    with pytest.raises(CheckpointError, match="model.ckpt-10"):
+        est.evaluate(finite_input_fn())
+    est.train(train_input_fn(), steps=2)  # resumes from model.ckpt-5, the newest readable one
+    assert est.get_variable_value("global_step") == 7
