@@ -98,12 +98,16 @@ def _prepare(graph, scaffold, checkpoint_path, config_proto, target) -> v1.Sessi
     scaffold.finalize()
     session = v1.Session(target=target, graph=graph, config=config_proto)
     try:
+        names = sorted(v.op.name for v in v1.global_variables())
         if checkpoint_path:
-            _restore_first_readable(session, scaffold.saver, checkpoint_path)
+            restored = _restore_first_readable(session, scaffold.saver, checkpoint_path)
+            log.info("Restored %d variables from %s", len(names), restored)
         else:
             session.run(scaffold.init_op, feed_dict=scaffold.init_feed_dict)
             if scaffold.init_fn is not None:
                 scaffold.init_fn(session)
+            log.info("Initialized %d variables (no checkpoint to restore)", len(names))
+        log.debug("variables: %s", ", ".join(names))
         if scaffold.local_init_op is not None:
             session.run(scaffold.local_init_op, feed_dict=scaffold.local_init_feed_dict)
     except BaseException:

@@ -74,8 +74,14 @@ def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGr
         with replication.loop_building():
             loop = build_train_loop(step_fn, global_step)
         spec = specs[0]
-        if warm_start and ctx.warm_start is not None:
-            checkpoints.apply_warm_start(ctx.warm_start)
+        if ctx.warm_start is not None:
+            if warm_start:
+                checkpoints.apply_warm_start(ctx.warm_start)
+            else:
+                log.info(
+                    "warm_start_from %s not applied: model_dir has its own checkpoint, which wins",
+                    ctx.warm_start.ckpt_to_initialize_from,
+                )
         scaffold = scaffold_of(spec, lambda: checkpoints.new_saver(ctx.config))
     return TrainGraph(
         graph,

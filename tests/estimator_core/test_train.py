@@ -260,3 +260,44 @@ def test_a_new_process_resumes_from_the_latest_checkpoint(tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert f"STEP {expected}" in proc.stdout
     assert steps_of(tmp_path)[-1] == 10
+
+
+def test_restore_report_says_what_was_restored_warm_started_or_initialized(tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="estimator_core")
+    estimator(tmp_path / "src").train(train_input_fn(), steps=2)
+    assert "Initialized 3 variables (no checkpoint to restore)" in caplog.text  # w, b, global_step
+    caplog.clear()
+    warm = estimator(tmp_path / "warm", warm_start_from=str(tmp_path / "src"))
+    warm.train(train_input_fn(), steps=2)
+    assert "Warm-starting 2 variables from" in caplog.text
+    caplog.clear()
+    warm.train(train_input_fn(), steps=2)
+    assert "not applied: model_dir has its own checkpoint" in caplog.text
+    assert "Restored" in caplog.text and "model.ckpt-2" in caplog.text
+
+
+def test_warm_start_can_fail_when_a_variable_matches_nothing(tmp_path):
+    from estimator_core import WarmStartSettings
+
+    estimator(tmp_path / "src").train(train_input_fn(), steps=2)
+    settings = WarmStartSettings(str(tmp_path / "src"), vars_to_warm_start="nothing_like_this",
+                                 fail_on_unmatched=True)
+    with pytest.raises(ValueError, match="no variable matched"):
+        estimator(tmp_path / "warm", warm_start_from=settings).train(train_input_fn(), steps=1)
+
+
+def test_time_budget_loops_adapt_their_size(tmp_path):
+    from estimator_core.training import LoopSizer
+
+    sizer = LoopSizer("1s", budget_secs=1.0, per_run_limit=None)
+    assert sizer.next_size(None) == 1
+    sizer.observe(1, 0.001)  # 1000 steps/s: grows, at most 10x per loop
+    assert sizer.next_size(None) == 10
+    sizer.observe(10, 0.01)
+    assert sizer.next_size(None) == 100
+    assert sizer.next_size(7) == 7  # never past the target
+    est = estimator(tmp_path, iterations="1s")
+    est.train(train_input_fn(), steps=50)
+    assert est.get_variable_value("global_step") == 50
