@@ -9,7 +9,7 @@ import os
 import sys
 
 # Each module exposes register(subparsers); it adds its parser with set_defaults(func=...).
-SUBCOMMANDS = ("components.demo",)
+SUBCOMMANDS = ("components.demo", "estimator_core.check_model")
 
 
 class UsageError(Exception):

@@ -265,14 +265,29 @@ class TPUEstimator:
 
     export_savedmodel = export_saved_model
 
-    def evaluate_continuously(self, input_fn, steps=None, hooks=None, name=None, timeout_secs=600,
-                              final_step=None, poll_secs=1.0) -> list[dict]:
+    def evaluate_continuously(
+        self,
+        input_fn,
+        steps=None,
+        hooks=None,
+        name=None,
+        timeout_secs=600,
+        final_step=None,
+        poll_secs=1.0,
+    ) -> list[dict]:
         """Evaluates every new checkpoint as it appears in model_dir; see train_and_evaluate."""
         from estimator_core.train_and_evaluate import evaluate_continuously
 
-        return evaluate_continuously(self, input_fn, steps=steps, hooks=hooks, name=name,
-                                     timeout_secs=timeout_secs, final_step=final_step,
-                                     poll_secs=poll_secs)
+        return evaluate_continuously(
+            self,
+            input_fn,
+            steps=steps,
+            hooks=hooks,
+            name=name,
+            timeout_secs=timeout_secs,
+            final_step=final_step,
+            poll_secs=poll_secs,
+        )
 
     def get_variable_names(self) -> list[str]:
         return checkpoints.variable_names(self.model_dir)

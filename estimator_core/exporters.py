@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -31,15 +31,23 @@ class Exporter:
 
     name: str
 
-    def export(self, estimator, export_path: str, checkpoint_path: str, eval_result: dict,
-               is_the_final_export: bool) -> str | None:
+    def export(
+        self,
+        estimator,
+        export_path: str,
+        checkpoint_path: str,
+        eval_result: dict,
+        is_the_final_export: bool,
+    ) -> str | None:
         raise NotImplementedError
 
 
 class LatestExporter(Exporter):
     """Exports after every evaluation and keeps the newest `exports_to_keep` versions."""
 
-    def __init__(self, name: str, serving_input_receiver_fn: Callable, exports_to_keep: int | None = 5):
+    def __init__(
+        self, name: str, serving_input_receiver_fn: Callable, exports_to_keep: int | None = 5
+    ):
         if exports_to_keep is not None and exports_to_keep <= 0:
             raise ValueError(f"exports_to_keep must be > 0 or None, got {exports_to_keep}")
         self.name = name
@@ -47,7 +55,9 @@ class LatestExporter(Exporter):
         self._keep = exports_to_keep
 
     def export(self, estimator, export_path, checkpoint_path, eval_result, is_the_final_export):
-        path = estimator.export_saved_model(export_path, self._receiver_fn, checkpoint_path=checkpoint_path)
+        path = estimator.export_saved_model(
+            export_path, self._receiver_fn, checkpoint_path=checkpoint_path
+        )
         _garbage_collect(export_path, self._keep)
         return path
 
@@ -58,8 +68,14 @@ class BestExporter(Exporter):
     The best value is remembered in `best.json` beside the exports, so it holds across runs.
     """
 
-    def __init__(self, name: str, serving_input_receiver_fn: Callable, metric: str = "loss",
-                 higher_is_better: bool = False, exports_to_keep: int | None = 5):
+    def __init__(
+        self,
+        name: str,
+        serving_input_receiver_fn: Callable,
+        metric: str = "loss",
+        higher_is_better: bool = False,
+        exports_to_keep: int | None = 5,
+    ):
         self.name = name
         self._receiver_fn = serving_input_receiver_fn
         self._metric = metric
@@ -84,13 +100,27 @@ class BestExporter(Exporter):
                 best = json.load(f)["value"]
         value = float(eval_result[self._metric])
         if not self._better(value, best):
-            log.info("BestExporter %s: %s %.6g does not beat %.6g; not exported", self.name,
-                     self._metric, value, best)
+            log.info(
+                "BestExporter %s: %s %.6g does not beat %.6g; not exported",
+                self.name,
+                self._metric,
+                value,
+                best,
+            )
             return None
-        path = estimator.export_saved_model(export_path, self._receiver_fn, checkpoint_path=checkpoint_path)
+        path = estimator.export_saved_model(
+            export_path, self._receiver_fn, checkpoint_path=checkpoint_path
+        )
         with tf.io.gfile.GFile(record + ".tmp", "w") as f:
-            json.dump({"metric": self._metric, "value": value, "export": path,
-                       "global_step": int(eval_result["global_step"])}, f)
+            json.dump(
+                {
+                    "metric": self._metric,
+                    "value": value,
+                    "export": path,
+                    "global_step": int(eval_result["global_step"]),
+                },
+                f,
+            )
         tf.io.gfile.rename(record + ".tmp", record, overwrite=True)
         _garbage_collect(export_path, self._keep)
         return path

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from estimator_core import checkpoints
 from estimator_core.exporters import Exporter
@@ -55,8 +55,13 @@ class EvalSpec:
 
 def _evaluate_and_export(estimator, eval_spec: EvalSpec, is_final: bool) -> tuple[dict, list]:
     checkpoint = estimator.latest_checkpoint()
-    result = estimator.evaluate(eval_spec.input_fn, steps=eval_spec.steps, hooks=list(eval_spec.hooks),
-                                checkpoint_path=checkpoint, name=eval_spec.name)
+    result = estimator.evaluate(
+        eval_spec.input_fn,
+        steps=eval_spec.steps,
+        hooks=list(eval_spec.hooks),
+        checkpoint_path=checkpoint,
+        name=eval_spec.name,
+    )
     exports = []
     for exporter in eval_spec.exporters:
         base = os.path.join(estimator.model_dir, "export", exporter.name)
@@ -66,8 +71,9 @@ def _evaluate_and_export(estimator, eval_spec: EvalSpec, is_final: bool) -> tupl
     return result, exports
 
 
-def train_and_evaluate(estimator, train_spec: TrainSpec, eval_spec: EvalSpec, *,
-                       eval_every_steps: int | None = None) -> tuple[dict, list]:
+def train_and_evaluate(
+    estimator, train_spec: TrainSpec, eval_spec: EvalSpec, *, eval_every_steps: int | None = None
+) -> tuple[dict, list]:
     """Trains to train_spec.max_steps, evaluating (and exporting) every `eval_every_steps`.
 
     Without `eval_every_steps`, evaluations follow the checkpoint cadence
@@ -94,8 +100,13 @@ def train_and_evaluate(estimator, train_spec: TrainSpec, eval_spec: EvalSpec, *,
         final = ended_early or (max_steps is not None and step >= max_steps)
         if final:
             break
-        if last_eval_time is not None and time.monotonic() - last_eval_time < eval_spec.throttle_secs:
-            log.info("evaluation at step %d skipped (throttle_secs=%s)", step, eval_spec.throttle_secs)
+        if (
+            last_eval_time is not None
+            and time.monotonic() - last_eval_time < eval_spec.throttle_secs
+        ):
+            log.info(
+                "evaluation at step %d skipped (throttle_secs=%s)", step, eval_spec.throttle_secs
+            )
             continue
         result, new_exports = _evaluate_and_export(estimator, eval_spec, is_final=False)
         exports += new_exports
@@ -104,9 +115,17 @@ def train_and_evaluate(estimator, train_spec: TrainSpec, eval_spec: EvalSpec, *,
     return result, exports + new_exports
 
 
-def evaluate_continuously(estimator, input_fn, *, steps=None, hooks=None, name=None,
-                          timeout_secs: float = 600, final_step: int | None = None,
-                          poll_secs: float = 1.0) -> list[dict]:
+def evaluate_continuously(
+    estimator,
+    input_fn,
+    *,
+    steps=None,
+    hooks=None,
+    name=None,
+    timeout_secs: float = 600,
+    final_step: int | None = None,
+    poll_secs: float = 1.0,
+) -> list[dict]:
     """Evaluates each new checkpoint in model_dir as it appears (an evaluator beside a trainer).
 
     Stops when no new checkpoint appeared for `timeout_secs`, or after evaluating a checkpoint
@@ -119,7 +138,9 @@ def evaluate_continuously(estimator, input_fn, *, steps=None, hooks=None, name=N
         latest = checkpoints.latest_checkpoint(estimator.model_dir)
         if latest and latest != seen:
             seen = latest
-            result = estimator.evaluate(input_fn, steps=steps, hooks=hooks, checkpoint_path=latest, name=name)
+            result = estimator.evaluate(
+                input_fn, steps=steps, hooks=hooks, checkpoint_path=latest, name=name
+            )
             results.append(result)
             waited_since = time.monotonic()
             if final_step is not None and result["global_step"] >= final_step:

@@ -282,8 +282,9 @@ def test_warm_start_can_fail_when_a_variable_matches_nothing(tmp_path):
     from estimator_core import WarmStartSettings
 
     estimator(tmp_path / "src").train(train_input_fn(), steps=2)
-    settings = WarmStartSettings(str(tmp_path / "src"), vars_to_warm_start="nothing_like_this",
-                                 fail_on_unmatched=True)
+    settings = WarmStartSettings(
+        str(tmp_path / "src"), vars_to_warm_start="nothing_like_this", fail_on_unmatched=True
+    )
     with pytest.raises(ValueError, match="no variable matched"):
         estimator(tmp_path / "warm", warm_start_from=settings).train(train_input_fn(), steps=1)
 

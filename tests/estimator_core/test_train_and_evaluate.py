@@ -25,12 +25,18 @@ def test_rounds_of_train_evaluate_export_with_a_final_evaluation(tmp_path):
     est = estimator(tmp_path, iterations=5)
     eval_hook = CountingHook()
     spec = EvalSpec(
-        finite_input_fn(), steps=None, hooks=[eval_hook], throttle_secs=0,
-        exporters=[LatestExporter("latest", RAW, exports_to_keep=2),
-                   BestExporter("best", RAW, metric="loss")],
+        finite_input_fn(),
+        steps=None,
+        hooks=[eval_hook],
+        throttle_secs=0,
+        exporters=[
+            LatestExporter("latest", RAW, exports_to_keep=2),
+            BestExporter("best", RAW, metric="loss"),
+        ],
     )
-    result, exports = train_and_evaluate(est, TrainSpec(train_input_fn(), max_steps=30), spec,
-                                         eval_every_steps=10)
+    result, exports = train_and_evaluate(
+        est, TrainSpec(train_input_fn(), max_steps=30), spec, eval_every_steps=10
+    )
     assert result["global_step"] == 30
     assert eval_hook.ends == 3  # after steps 10 and 20, and the final one at 30
     latest = sorted(os.listdir(tmp_path / "export" / "latest"))
@@ -65,8 +71,9 @@ def test_evaluate_continuously_follows_a_trainer_until_the_final_step(tmp_path):
     thread.start()
     try:
         evaluator = estimator(tmp_path)
-        results = evaluator.evaluate_continuously(finite_input_fn(), timeout_secs=120, final_step=40,
-                                                  poll_secs=0.05)
+        results = evaluator.evaluate_continuously(
+            finite_input_fn(), timeout_secs=120, final_step=40, poll_secs=0.05
+        )
     finally:
         thread.join()
     steps = [r["global_step"] for r in results]

@@ -1,0 +1,145 @@
+"""`tpuest check-model`: lists what a model module uses that TensorFlow 2.21 no longer has."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import os
+import re
+
+# (pattern, what it is, what to do instead); the first matching rule wins for each occurrence.
+RULES: tuple[tuple[str, str, str], ...] = (
+    (
+        r"\btf\.contrib\.tpu\.",
+        "tf.contrib.tpu",
+        "import from estimator_core (TPUEstimator, TPUEstimatorSpec, RunConfig, TPUConfig) or "
+        "`from estimator_core.compat import tpu`",
+    ),
+    (
+        r"\btensorflow\.contrib\.tpu\b",
+        "tensorflow.contrib.tpu",
+        "`from estimator_core import tpu_estimator` (or estimator_core.compat.tpu)",
+    ),
+    (
+        r"\btf\.contrib\.|\btensorflow\.contrib\b",
+        "tf.contrib",
+        "tf.contrib is gone: find the TF2 or tf.compat.v1 equivalent of this symbol",
+    ),
+    (
+        r"\btf\.(compat\.v1\.)?estimator\.tpu\.",
+        "tf.estimator.tpu",
+        "`from estimator_core.compat import tpu` (same names)",
+    ),
+    (
+        r"\btf\.(compat\.v1\.)?estimator\.ModeKeys\b",
+        "tf.estimator.ModeKeys",
+        "estimator_core.ModeKeys",
+    ),
+    (
+        r"\btf\.(compat\.v1\.)?estimator\.export\.",
+        "tf.estimator.export",
+        "estimator_core.export (ServingInputReceiver, PredictOutput, ...)",
+    ),
+    (
+        r"\btf\.(compat\.v1\.)?estimator\.",
+        "tf.estimator",
+        "tf.estimator was removed in TF 2.16: use the estimator_core equivalent",
+    ),
+    (
+        r"\btf\.layers\.",
+        "tf.layers",
+        "keras.layers (works in the graph), or tf.compat.v1.layers with "
+        "`tpuest --legacy-keras` / TF_USE_LEGACY_KERAS=1 and the 'legacy' extra",
+    ),
+    (
+        r"\btf\.compat\.v1\.layers\.",
+        "tf.compat.v1.layers",
+        "needs tf-keras: install the 'legacy' extra and run with TF_USE_LEGACY_KERAS=1 "
+        "(`tpuest --legacy-keras`), or move to keras.layers",
+    ),
+    (
+        r"\btf\.(metrics|losses)\.(?!Metric\b|Loss\b)",
+        "TF1 tf.metrics / tf.losses",
+        "tf.compat.v1.metrics / tf.compat.v1.losses",
+    ),
+    (r"\btf\.train\.\w*Optimizer\b", "TF1 tf.train optimizer", "tf.compat.v1.train.<Optimizer>"),
+    (
+        r"\btf\.train\.(get_global_step|get_or_create_global_step|SessionRunHook|Scaffold)\b",
+        "TF1 tf.train API",
+        "tf.compat.v1.train.<same name>",
+    ),
+    (
+        r"\btf\.(get_variable|variable_scope|placeholder|Session|global_variables_initializer)\b",
+        "TF1 graph API",
+        "tf.compat.v1.<same name>",
+    ),
+    (
+        r"\btf\.summary\.(scalar|histogram|merge_all)\(",
+        "TF1 tf.summary op",
+        "tf.compat.v1.summary.<same name> inside model_fn",
+    ),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    api: str
+    advice: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.api}: {self.advice}"
+
+
+def check_source(text: str, path: str = "<source>") -> list[Finding]:
+    """Findings for every line of `text` that uses a removed API (comments skipped)."""
+    findings = []
+    compiled = [(re.compile(p), api, advice) for p, api, advice in RULES]
+    for number, line in enumerate(text.splitlines(), start=1):
+        code = line.split("#", 1)[0]
+        for pattern, api, advice in compiled:
+            if pattern.search(code):
+                findings.append(Finding(path, number, api, advice))
+                break
+    return findings
+
+
+def module_path(module: str) -> str:
+    """A file path for `module` (a .py path, or an importable module name)."""
+    if os.path.exists(module):
+        return module
+    if module.endswith(".py"):
+        raise FileNotFoundError(f"module file not found: {module}")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin or not os.path.exists(spec.origin):
+        raise FileNotFoundError(f"module {module!r} not found (not a file, not importable)")
+    return spec.origin
+
+
+def _main(args: argparse.Namespace) -> int:
+    from components.cli import UsageError
+
+    try:
+        path = module_path(args.module)
+    except FileNotFoundError as e:
+        raise UsageError(str(e)) from e
+    with open(path, encoding="utf-8") as f:
+        findings = check_source(f.read(), path)
+    for finding in findings:
+        print(finding)
+    print(f"{len(findings)} use(s) of APIs missing from TensorFlow 2.21 in {path}")
+    return 1 if findings and args.strict else 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "check-model",
+        help="list what a model module uses that TensorFlow 2.21 no longer has",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  tpuest check-model my_model.py\n  tpuest check-model mypkg.model --strict",
+    )
+    parser.add_argument("module", help="a .py file or an importable module name")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when anything is found")
+    parser.set_defaults(func=_main)
