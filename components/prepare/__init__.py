@@ -1,0 +1,226 @@
+"""Prepare: CSV / JSON Lines files to split, gzip tf.Example TFRecords plus schema, stats, dead letters.
+
+Example:
+    from components import prepare
+    result = prepare.run(["data/*.csv"], "out/examples", label="species")
+    result.counts  # {"train": 275, "eval": 67}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+import time
+from collections.abc import Mapping, Sequence
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from components import artifacts
+from components.prepare import inputs as inputs_lib
+from components.prepare.inputs import MAX_LINE_BYTES, MalformedInputError
+from components.prepare.runner import make_pipeline, pipeline_options
+from components.prepare.splits import DEFAULT_SPLITS, parse_splits, validate_splits
+from components.prepare.staging import commit, staging_dir
+from components.prepare.transforms import PrepareExamples
+from components.schema import Schema
+
+__all__ = ["BadDataError", "MalformedInputError", "PrepareResult", "run"]
+
+log = logging.getLogger("tpuest.prepare")
+
+
+class BadDataError(ValueError):
+    """More rows were rejected than `max_bad_fraction` allows."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PrepareResult:
+    """What `run` wrote: rows per split, rejected rows, and where everything is."""
+
+    output_dir: str
+    counts: dict[str, int]
+    dead_letter: int
+    input_rows: int
+    schema_path: str
+    stats_path: str
+    dead_letter_dir: str
+    split_dirs: dict[str, str]
+
+    @property
+    def bad_fraction(self) -> float:
+        return self.dead_letter / self.input_rows if self.input_rows else 0.0
+
+
+def run(
+    inputs: Sequence[str],
+    output_dir: str,
+    *,
+    label: str | None,
+    schema: str | Schema | None = None,
+    split_key: str | None = None,
+    splits: Mapping[str, float] | str | None = None,
+    max_bad_fraction: float = 0.05,
+    input_format: str | None = None,
+    beam_options: Sequence[str] | None = None,
+    direct_num_workers: int = 1,
+    direct_running_mode: str | None = None,
+    overwrite: bool = False,
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> PrepareResult:
+    """Turns raw table files into `output_dir` with the TFX-compatible examples layout.
+
+    Writes OUT/Split-<name>/*.tfrecord.gz, OUT/schema.json, OUT/stats.json and
+    OUT/dead_letter/*.jsonl into a sibling OUT.tmp-* directory, then renames it to OUT.
+
+    Args:
+        inputs: paths or glob patterns (any Beam filesystem) of CSV (with header) or JSON
+            Lines files; the format comes from the extension unless `input_format` is given.
+        output_dir: where the examples go; must be absent or empty unless `overwrite`.
+        label: the label column (rows missing it are rejected); None for unlabeled data.
+        schema: a schema.json path or Schema; None infers int/float/string from every row.
+        split_key: column whose value decides the split (rows sharing it stay together);
+            None hashes the whole raw row.
+        splits: {"train": 0.8, "eval": 0.2} (the default) or "train=0.7,eval=0.2,test=0.1".
+        max_bad_fraction: fail (after writing the dead letters) if more rows are rejected.
+        input_format: "csv" or "jsonl" to override the extension.
+        beam_options: Beam flags passed through unchanged, e.g. ["--runner=DataflowRunner"].
+        direct_num_workers: local workers (0 = one per CPU); >1 runs multi_processing.
+        direct_running_mode: in_memory, multi_threading or multi_processing.
+        overwrite: replace a non-empty `output_dir`.
+        max_line_bytes: longer lines make the file malformed.
+
+    Returns:
+        A PrepareResult with the counts and output paths.
+
+    Raises:
+        FileNotFoundError: a pattern matches nothing.
+        MalformedInputError: a file is empty, header-only, not UTF-8 or has a huge line.
+        BadDataError: the rejected fraction is above `max_bad_fraction`; the message names
+            the dead-letter directory (left in OUT.tmp-*; OUT is not created).
+        FileExistsError: `output_dir` is not empty and `overwrite` is False.
+    """
+    splits = parse_splits(splits) if isinstance(splits, str) else validate_splits(splits or DEFAULT_SPLITS)
+    if not 0.0 <= max_bad_fraction <= 1.0:
+        raise ValueError(f"max_bad_fraction must be in [0, 1], got {max_bad_fraction}")
+    options = pipeline_options(
+        beam_options, direct_num_workers=direct_num_workers, direct_running_mode=direct_running_mode
+    )
+    files = [
+        inputs_lib.read_header(path, inputs_lib.detect_format(path, input_format), max_line_bytes)
+        for path in inputs_lib.match_inputs(inputs)
+    ]
+    given = Schema.load(schema) if isinstance(schema, str) else schema
+    given = _check_columns(files, given, label, split_key)
+    label = given.label if given is not None else label
+
+    started = time.monotonic()
+    tmp = staging_dir(output_dir, overwrite=overwrite)
+    log.info("prepare: %d file(s) -> %s (staging in %s)", len(files), output_dir, tmp)
+    try:
+        _run_pipeline(files, tmp, options, splits, label, given, split_key, max_line_bytes)
+        stats = _read_json(f"{tmp}/{artifacts.STATS_FILE}")
+    except BaseException:
+        FileSystems.delete([tmp])
+        raise
+    num_rows = stats["num_rows"]
+    result = PrepareResult(
+        output_dir=output_dir,
+        counts={name: num_rows[name] for name in splits},
+        dead_letter=num_rows["dead_letter"],
+        input_rows=num_rows["input"],
+        schema_path=f"{output_dir}/{artifacts.SCHEMA_FILE}",
+        stats_path=f"{output_dir}/{artifacts.STATS_FILE}",
+        dead_letter_dir=f"{output_dir}/{artifacts.DEAD_LETTER_DIR}",
+        split_dirs={name: artifacts.split_dir(output_dir, name) for name in splits},
+    )
+    if result.bad_fraction > max_bad_fraction:
+        raise BadDataError(
+            f"{result.dead_letter} of {result.input_rows} rows rejected (fraction "
+            f"{result.bad_fraction:.4f} > max_bad_fraction {max_bad_fraction}); see the reasons "
+            f"in {tmp}/{artifacts.DEAD_LETTER_DIR} (nothing was written to {output_dir})"
+        )
+    commit(tmp, output_dir)
+    log.info(
+        "prepare: %d rows in %.1fs: %s, %d dead letter(s); examples at %s",
+        result.input_rows,
+        time.monotonic() - started,
+        ", ".join(f"{k}={v}" for k, v in result.counts.items()),
+        result.dead_letter,
+        output_dir,
+    )
+    return result
+
+
+def _check_columns(files, schema: Schema | None, label, split_key) -> Schema | None:
+    """Up-front column checks that name the file; returns the schema with the label applied."""
+    if schema is not None:
+        if label is not None and schema.label not in (None, label):
+            raise ValueError(f"label {label!r} differs from the schema's label {schema.label!r}")
+        if label is not None:
+            schema = dataclasses.replace(schema, label=label)
+    csv_files = [f for f in files if f.format == "csv"]
+    expected = set(schema.names) if schema is not None else None
+    for f in csv_files:
+        expected = expected if expected is not None else set(f.header)
+        if set(f.header) != expected:
+            raise MalformedInputError(
+                f"{f.path}: header columns {sorted(f.header)} differ from "
+                f"{'the schema' if schema is not None else csv_files[0].path} {sorted(expected)}"
+            )
+    known = expected if csv_files or schema is not None else None
+    for name, what in ((label, "label"), (split_key, "split_key")):
+        if name is not None and known is not None and name not in known:
+            raise ValueError(f"{what} {name!r} is not a column (columns: {sorted(known)})")
+    return schema
+
+
+def _run_pipeline(files, tmp, options, splits, label, schema, split_key, max_line_bytes) -> None:
+    pipeline = make_pipeline(options)
+    batches = (
+        pipeline
+        | "ListInputs" >> beam.Create(files)
+        | "ReadRecords" >> beam.ParDo(inputs_lib.ReadRecordBatches(max_line_bytes))
+        | "Redistribute" >> beam.Reshuffle()
+    )
+    prepared = batches | "Prepare" >> PrepareExamples(
+        splits=splits,
+        label=label,
+        schema=schema,
+        column_order=files[0].header,
+        split_key=split_key,
+    )
+    for name in splits:
+        _ = prepared[f"examples/{name}"] | f"Write[{name}]" >> beam.io.WriteToTFRecord(
+            f"{artifacts.split_dir(tmp, name)}/data",
+            file_name_suffix=artifacts.TFRECORD_SUFFIX,
+            compression_type=beam.io.filesystem.CompressionTypes.GZIP,
+        )
+    _ = (
+        prepared["dead_letter"]
+        | "DeadLetterToJson" >> beam.Map(json.dumps)
+        | "WriteDeadLetter"
+        >> beam.io.WriteToText(f"{tmp}/{artifacts.DEAD_LETTER_DIR}/part", file_name_suffix=".jsonl")
+    )
+    for key, file_name in (("schema", artifacts.SCHEMA_FILE), ("stats", artifacts.STATS_FILE)):
+        _ = (
+            prepared[key]
+            | f"{key.title()}ToJson" >> beam.Map(json.dumps, indent=2)
+            | f"Write{key.title()}"
+            >> beam.io.WriteToText(f"{tmp}/{file_name}", num_shards=1, shard_name_template="")
+        )
+    try:
+        pipeline.run().wait_until_finish()
+    except Exception as e:
+        # Runners wrap worker errors in their own exception and traceback text; surface ours.
+        found = re.search(r"MalformedInputError: (.+?)(?:\[while running|\n|$)", str(e))
+        if found:
+            raise MalformedInputError(found.group(1).strip().strip("'\"")) from e
+        raise
+
+
+def _read_json(path: str) -> dict:
+    with FileSystems.open(path) as f:
+        return json.loads(f.read().decode("utf-8"))
