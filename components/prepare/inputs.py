@@ -167,7 +167,7 @@ class ReadRecordBatches(beam.DoFn):
         self._max_line_bytes = max_line_bytes
         self._batch_records = batch_records
 
-    def process(self, source: InputFile):
+    def process(self, source):
         records = iter_records(source.path, source.format, self._max_line_bytes)
         if source.format == "csv":
             next(records, None)

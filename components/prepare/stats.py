@@ -71,10 +71,10 @@ class StatsAccumulator:
 class ComputeStatsFn(beam.CombineFn):
     """(split, {column: value}) -> StatsAccumulator; `finish` turns it into the stats.json dict."""
 
-    def create_accumulator(self) -> StatsAccumulator:
+    def create_accumulator(self):
         return StatsAccumulator()
 
-    def add_input(self, acc: StatsAccumulator, element) -> StatsAccumulator:
+    def add_input(self, acc, element):
         split, values = element
         acc.rows[split] += 1
         for name, value in values.items():
@@ -88,7 +88,7 @@ class ComputeStatsFn(beam.CombineFn):
                     numbers.fold()
         return acc
 
-    def merge_accumulators(self, accumulators) -> StatsAccumulator:
+    def merge_accumulators(self, accumulators):
         merged = StatsAccumulator()
         for acc in accumulators:
             merged.rows.update(acc.rows)
@@ -106,12 +106,12 @@ class ComputeStatsFn(beam.CombineFn):
                 into.other += strings.other
         return merged
 
-    def compact(self, acc: StatsAccumulator) -> StatsAccumulator:
+    def compact(self, acc):
         for numbers in acc.numbers.values():
             numbers.fold()
         return acc
 
-    def extract_output(self, acc: StatsAccumulator) -> StatsAccumulator:
+    def extract_output(self, acc):
         return self.compact(acc)
 
 

@@ -28,10 +28,10 @@ class InferSchemaFn(beam.CombineFn):
         self._order = list(column_order)
         self._label = label
 
-    def create_accumulator(self) -> dict[str, int]:
+    def create_accumulator(self):
         return {}
 
-    def add_input(self, ranks: dict[str, int], batch) -> dict[str, int]:
+    def add_input(self, ranks, batch):
         _, fmt, header, records = batch
         for name in header:
             ranks.setdefault(name, 0)
@@ -50,14 +50,14 @@ class InferSchemaFn(beam.CombineFn):
                     ranks[name] = max(rank, rows_lib.narrowest_type(raw, rank))
         return ranks
 
-    def merge_accumulators(self, accumulators) -> dict[str, int]:
+    def merge_accumulators(self, accumulators):
         merged: dict[str, int] = {}
         for ranks in accumulators:
             for name, rank in ranks.items():
                 merged[name] = max(merged.get(name, 0), rank)
         return merged
 
-    def extract_output(self, ranks: dict[str, int]) -> dict:
+    def extract_output(self, ranks):
         names = [n for n in self._order if n in ranks] + sorted(set(ranks) - set(self._order))
         columns = tuple(Column(n, rows_lib.TYPE_OF_RANK.get(ranks[n], "string")) for n in names)
         if self._label is not None and self._label not in ranks:
@@ -78,7 +78,7 @@ class ParseRecords(beam.DoFn):
         self._schema_dict = None
         self._schema = None
 
-    def process(self, batch, schema_dict: dict):
+    def process(self, batch, schema_dict):
         if schema_dict is not self._schema_dict:
             self._schema_dict, self._schema = schema_dict, Schema.from_dict(schema_dict)
         source, fmt, header, records = batch
@@ -120,7 +120,7 @@ class EncodeExample(beam.DoFn):
 
         self._example_cls = example_pb2.Example
 
-    def process(self, values: dict):
+    def process(self, values):
         example = self._example_cls()
         feature = example.features.feature
         for name, value in values.items():
@@ -185,10 +185,9 @@ class PrepareExamples(beam.PTransform):
             | "ComputeStats" >> beam.CombineGlobally(stats_lib.ComputeStatsFn())
             | "FinishStats"
             >> beam.Map(
-                stats_lib.finish,
-                schema=beam.pvalue.AsSingleton(schema),
-                dead_letter=beam.pvalue.AsSingleton(dead_count),
-                splits=names,
+                lambda acc, schema, dead: stats_lib.finish(acc, schema, dead, names),
+                beam.pvalue.AsSingleton(schema),
+                beam.pvalue.AsSingleton(dead_count),
             )
         )
         return outputs
