@@ -215,9 +215,10 @@ def _run_pipeline(files, tmp, options, splits, label, schema, split_key, max_lin
         pipeline.run().wait_until_finish()
     except Exception as e:
         # Runners wrap worker errors in their own exception and traceback text; surface ours.
-        found = re.search(r"MalformedInputError: (.+?)(?:\[while running|\n|$)", str(e))
+        found = re.search(r"MalformedInputError: ([^\n]+)", str(e))
         if found:
-            raise MalformedInputError(found.group(1).strip().strip("'\"")) from e
+            message = found.group(1).split(" [while running")[0].strip().strip("'\"")
+            raise MalformedInputError(message) from e
         raise
 
 
