@@ -9,6 +9,8 @@ Feature conventions (the default model, evaluator and serving signature rely on 
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import zlib
 from typing import Callable
 
 import tensorflow as tf
@@ -150,14 +152,21 @@ def make_input_fn(
 def check_tfrecords(examples_dir: str, split: str) -> int:
     """Reads every record of every file of a split; returns the record count.
 
-    tf.data reports a truncated gzip file as a bare DataLossError without the file name;
-    run this (as the trainer does before training) to name the bad file.
+    tf.data reports a truncated gzip file as a bare DataLossError without the file name, and
+    reads a file cut at a record boundary as complete (it does not check the gzip trailer);
+    this checks the gzip stream end to end, then every record's framing, and names the file.
 
     Raises:
         ValueError: naming the corrupt file.
     """
     count = 0
     for path in split_files(examples_dir, split):
+        try:
+            with tf.io.gfile.GFile(path, "rb") as raw, gzip.GzipFile(fileobj=raw) as stream:
+                while stream.read(1 << 20):
+                    pass
+        except (EOFError, OSError, zlib.error) as e:
+            raise ValueError(f"{path}: corrupt or truncated gzip TFRecord file: {e}") from e
         try:
             for _ in tf.data.TFRecordDataset(path, compression_type="GZIP"):
                 count += 1
