@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
 import tensorflow as tf
 

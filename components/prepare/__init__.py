@@ -102,7 +102,11 @@ def run(
             the dead-letter directory (left in OUT.tmp-*; OUT is not created).
         FileExistsError: `output_dir` is not empty and `overwrite` is False.
     """
-    splits = parse_splits(splits) if isinstance(splits, str) else validate_splits(splits or DEFAULT_SPLITS)
+    splits = (
+        parse_splits(splits)
+        if isinstance(splits, str)
+        else validate_splits(splits or DEFAULT_SPLITS)
+    )
     if not 0.0 <= max_bad_fraction <= 1.0:
         raise ValueError(f"max_bad_fraction must be in [0, 1], got {max_bad_fraction}")
     options = pipeline_options(

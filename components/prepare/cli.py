@@ -53,7 +53,12 @@ def register(subparsers) -> None:
     )
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="file paths or glob patterns")
     parser.add_argument(
-        "--input", action="append", default=[], dest="more_inputs", metavar="INPUT", help="repeatable; like INPUT"
+        "--input",
+        action="append",
+        default=[],
+        dest="more_inputs",
+        metavar="INPUT",
+        help="repeatable; like INPUT",
     )
     parser.add_argument("--output", required=True, help="output examples directory")
     parser.add_argument("--label", help="label column (rows missing it are rejected)")

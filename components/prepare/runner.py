@@ -26,11 +26,15 @@ def pipeline_options(
     more than one worker defaults to multi_processing, the mode that runs Python in parallel.
     """
     if direct_num_workers < 0:
-        raise ValueError(f"direct_num_workers must be >= 0 (0 = one per CPU), got {direct_num_workers}")
+        raise ValueError(
+            f"direct_num_workers must be >= 0 (0 = one per CPU), got {direct_num_workers}"
+        )
     if direct_running_mode is None:
         direct_running_mode = "in_memory" if direct_num_workers == 1 else "multi_processing"
     if direct_running_mode not in RUNNING_MODES:
-        raise ValueError(f"direct_running_mode {direct_running_mode!r} is not one of {RUNNING_MODES}")
+        raise ValueError(
+            f"direct_running_mode {direct_running_mode!r} is not one of {RUNNING_MODES}"
+        )
     options = PipelineOptions(list(beam_options or []))
     direct = options.view_as(DirectOptions)
     direct.direct_num_workers = direct_num_workers

@@ -47,7 +47,9 @@ def parse_splits(text: str) -> dict[str, float]:
         try:
             fraction = float(value)
         except ValueError:
-            raise ValueError(f"splits: fraction {value.strip()!r} of {name!r} is not a number") from None
+            raise ValueError(
+                f"splits: fraction {value.strip()!r} of {name!r} is not a number"
+            ) from None
         if name.strip() in splits:
             raise ValueError(f"splits: {name.strip()!r} given twice")
         splits[name.strip()] = fraction

@@ -35,6 +35,8 @@ class InferSchemaFn(beam.CombineFn):
         _, fmt, header, records = batch
         for name in header:
             ranks.setdefault(name, 0)
+        if fmt == "csv":
+            return self._add_csv(ranks, header, records)
         for _, text in records:
             try:
                 fields = rows_lib.split_fields(fmt, header, text)
@@ -48,6 +50,21 @@ class InferSchemaFn(beam.CombineFn):
                     ranks[name] = 3  # JSON chose a string: keep it one (e.g. zip codes)
                 else:
                     ranks[name] = max(rank, rows_lib.narrowest_type(raw, rank))
+        return ranks
+
+    @staticmethod
+    def _add_csv(ranks, header, records):
+        rows = []
+        for _, text in records:
+            try:
+                rows.append(list(rows_lib.split_fields("csv", header, text).values()))
+            except rows_lib.BadRow:
+                continue
+        for name, column in zip(header, zip(*rows)):
+            if ranks[name] < rows_lib.RANK["string"]:
+                present = [t for t in column if not rows_lib.is_missing(t)]
+                if present:
+                    ranks[name] = max(ranks[name], rows_lib.column_rank(present, ranks[name]))
         return ranks
 
     def merge_accumulators(self, accumulators):
@@ -68,7 +85,8 @@ class InferSchemaFn(beam.CombineFn):
 class ParseRecords(beam.DoFn):
     """Record batch -> (split key, {column: typed value}) per good row; bad rows to DEAD_LETTER.
 
-    The split key is the `split_key` column's raw text, or the whole raw record.
+    The split key is the `split_key` column's typed value as text ("" if missing), or the
+    whole raw record.
     """
 
     DEAD_LETTER = "dead_letter"
@@ -76,16 +94,16 @@ class ParseRecords(beam.DoFn):
     def __init__(self, split_key: str | None = None):
         self._split_key = split_key
         self._schema_dict = None
-        self._schema = None
+        self._parse = None
 
     def process(self, batch, schema_dict):
         if schema_dict is not self._schema_dict:
-            self._schema_dict, self._schema = schema_dict, Schema.from_dict(schema_dict)
+            self._schema_dict = schema_dict
+            self._parse = rows_lib.RowParser(Schema.from_dict(schema_dict))
         source, fmt, header, records = batch
         for line, text in records:
             try:
-                fields = rows_lib.split_fields(fmt, header, text)
-                values = rows_lib.typed_row(fields, self._schema)
+                values = self._parse(fmt, header, text)
             except rows_lib.BadRow as e:
                 dead = {"source": source, "line": line, "text": text, "reason": str(e)}
                 yield beam.pvalue.TaggedOutput(self.DEAD_LETTER, dead)
@@ -93,8 +111,8 @@ class ParseRecords(beam.DoFn):
             if self._split_key is None:
                 key = text
             else:
-                raw = fields.get(self._split_key)
-                key = "" if rows_lib.is_missing(raw) else str(raw).strip()
+                value = values.get(self._split_key)
+                key = "" if value is None else str(value)
             yield key, values
 
 

@@ -2,6 +2,7 @@
 
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,9 @@ from components import data, prepare
 def examples(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     src = root / "in.csv"
-    lines = ["n,x,s,y"] + [f"{i},{i / 4},{'abc'[i % 3]},{'yes' if i % 2 else 'no'}" for i in range(50)]
+    lines = ["n,x,s,y"] + [
+        f"{i},{i / 4},{'abc'[i % 3]},{'yes' if i % 2 else 'no'}" for i in range(50)
+    ]
     lines += ["NA,,,no"]  # every feature missing
     src.write_text("\n".join(lines) + "\n")
     out = str(root / "examples")
@@ -82,7 +85,9 @@ def test_unlabeled_input_fn_and_serving_parse_leave_the_label_out(examples):
     assert sorted(batch) == ["n", "s", "x"]
     example = tf.train.Example()
     example.features.feature["x"].float_list.value.append(2.5)
-    parsed = data.parse_examples(tf.constant([example.SerializeToString()]), schema, include_label=False)
+    parsed = data.parse_examples(
+        tf.constant([example.SerializeToString()]), schema, include_label=False
+    )
     assert parsed["x"].numpy().tolist() == [2.5] and math.isnan(parsed["n"].numpy()[0])
     assert parsed["s"].numpy().tolist() == [b""] and "y" not in parsed
     spec = data.feature_spec(schema)
@@ -96,7 +101,7 @@ def test_truncated_file_is_named(examples, tmp_path):
     for split in ("eval",):
         (copy / f"Split-{split}").mkdir(parents=True)
         [name] = os.listdir(os.path.join(out, f"Split-{split}"))
-        payload = open(os.path.join(out, f"Split-{split}", name), "rb").read()
+        payload = Path(out, f"Split-{split}", name).read_bytes()
         (copy / f"Split-{split}" / name).write_bytes(payload[: len(payload) // 2])
     with pytest.raises(ValueError, match=f"{name}: corrupt or truncated gzip TFRecord"):
         data.check_tfrecords(str(copy), "eval")

@@ -35,8 +35,16 @@ def test_prepare_penguins_from_the_cli(tmp_path, capsys):
 )
 def test_bad_values_exit_2_without_traceback(tmp_path, extra):
     proc = subprocess.run(
-        [sys.executable, "-m", "components.cli", "prepare", penguins_csv(),
-         "--output", str(tmp_path / "o"), *extra],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "components.cli",
+            "prepare",
+            penguins_csv(),
+            "--output",
+            str(tmp_path / "o"),
+            *extra,
+        ],  # fmt: skip
         capture_output=True,
         text=True,
     )

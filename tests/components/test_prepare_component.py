@@ -19,8 +19,15 @@ def test_prepare_component_writes_the_examples_artifact(tmp_path, monkeypatch):
     task = prepare(input_pattern=penguins_csv(), label="species", splits="train=0.75,eval=0.25")
     examples = task.outputs["examples"]
     path = examples.path
-    assert sorted(os.listdir(path)) == ["Split-eval", "Split-train", "dead_letter", "schema.json", "stats.json"]
-    stats = json.loads(open(os.path.join(path, "stats.json")).read())
+    assert sorted(os.listdir(path)) == [
+        "Split-eval",
+        "Split-train",
+        "dead_letter",
+        "schema.json",
+        "stats.json",
+    ]
+    with open(os.path.join(path, "stats.json")) as f:
+        stats = json.load(f)
     assert examples.metadata["input_rows"] == 344
     assert examples.metadata["counts"] == {
         "train": stats["num_rows"]["train"],

@@ -42,7 +42,13 @@ def penguins(tmp_path_factory):
 
 def test_penguins_layout_and_counts(penguins):
     result, out = penguins
-    assert sorted(os.listdir(out)) == ["Split-eval", "Split-train", "dead_letter", "schema.json", "stats.json"]
+    assert sorted(os.listdir(out)) == [
+        "Split-eval",
+        "Split-train",
+        "dead_letter",
+        "schema.json",
+        "stats.json",
+    ]
     assert result.input_rows == 344 and result.dead_letter == 0
     assert sum(result.counts.values()) == 344
     assert len(read_examples(out, "train")) == result.counts["train"]
@@ -60,7 +66,8 @@ def test_penguins_layout_and_counts(penguins):
 
 def test_penguins_statistics_match_numpy_over_the_csv(penguins):
     result, _ = penguins
-    stats = json.loads(open(result.stats_path).read())
+    with open(result.stats_path) as f:
+        stats = json.load(f)
     with open(penguins_csv(), newline="") as f:
         rows = list(csv.DictReader(f))
     assert stats["num_rows"] == {"input": 344, **result.counts, "dead_letter": 0}
@@ -128,7 +135,9 @@ def test_explicit_schema_rejects_values_of_the_wrong_type(tmp_path):
         {"version": 1, "label": "y", "columns": [
             {"name": "id", "type": "int"}, {"name": "x", "type": "float"},
             {"name": "y", "type": "string"}]}))  # fmt: skip
-    result = prepare.run([src], str(tmp_path / "out"), label="y", schema=schema, max_bad_fraction=0.5)
+    result = prepare.run(
+        [src], str(tmp_path / "out"), label="y", schema=schema, max_bad_fraction=0.5
+    )
     assert result.dead_letter == 1 and sum(result.counts.values()) == 2
     [dead] = read_dead_letter(str(tmp_path / "out"))
     assert dead == {
@@ -145,7 +154,10 @@ def test_split_key_keeps_rows_of_one_key_together(tmp_path):
     prepare.run([src], str(tmp_path / "out"), label="y", split_key="user",
                 splits="train=0.5,eval=0.3,test=0.2")  # fmt: skip
     users = {
-        split: {e.features.feature["user"].bytes_list.value[0] for e in read_examples(str(tmp_path / "out"), split)}
+        split: {
+            e.features.feature["user"].bytes_list.value[0]
+            for e in read_examples(str(tmp_path / "out"), split)
+        }
         for split in ("train", "eval", "test")
     }
     assert sum(map(len, users.values())) == 20
@@ -153,14 +165,24 @@ def test_split_key_keeps_rows_of_one_key_together(tmp_path):
 
 
 def test_json_lines_with_nulls_and_quoted_csv_multiline(tmp_path):
-    src = write(tmp_path / "in.jsonl", '{"a": 1, "b": "x", "y": 1}\n{"a": null, "y": 0}\n\n{"a": 2.5, "b": "z", "y": 1}\n')
+    src = write(
+        tmp_path / "in.jsonl",
+        '{"a": 1, "b": "x", "y": 1}\n{"a": null, "y": 0}\n\n{"a": 2.5, "b": "z", "y": 1}\n',
+    )
     result = prepare.run([src], str(tmp_path / "j"), label="y", splits={"train": 1.0})
     assert result.counts == {"train": 3}
     schema = Schema.load(result.schema_path)
-    assert [(c.name, c.type) for c in schema.columns] == [("a", "float"), ("b", "string"), ("y", "int")]
+    assert [(c.name, c.type) for c in schema.columns] == [
+        ("a", "float"),
+        ("b", "string"),
+        ("y", "int"),
+    ]
     quoted = write(tmp_path / "q.csv", 'id,text,y\n1,"two\nlines, and a comma",a\n2,plain,b\n')
     result = prepare.run([quoted], str(tmp_path / "q"), label="y", splits={"train": 1.0})
-    texts = {e.features.feature["text"].bytes_list.value[0].decode() for e in read_examples(str(tmp_path / "q"), "train")}
+    texts = {
+        e.features.feature["text"].bytes_list.value[0].decode()
+        for e in read_examples(str(tmp_path / "q"), "train")
+    }
     assert texts == {"two\nlines, and a comma", "plain"} and result.dead_letter == 0
 
 
@@ -227,7 +249,9 @@ def test_default_runner_is_in_process_and_never_downloads_prism(tmp_path, monkey
     src = write(tmp_path / "in.csv", "x,y\n1,a\n2,b\n")
     prepare.run([src], str(tmp_path / "out"), label="y")
     assert type(used[0].runner).__name__ == "FnApiRunner"
-    options = runner_lib.pipeline_options(["--runner=DataflowRunner", "--project=p"], direct_num_workers=2)
+    options = runner_lib.pipeline_options(
+        ["--runner=DataflowRunner", "--project=p"], direct_num_workers=2
+    )
     assert options.get_all_options()["runner"] == "DataflowRunner"
     assert options.get_all_options()["direct_running_mode"] == "multi_processing"
     assert math.isclose(prepare.PrepareResult("o", {}, 0, 0, "", "", "", {}).bad_fraction, 0.0)

@@ -27,7 +27,12 @@ CSV_BATCH = (
     [(2, "cat,1,1.5,red"), (3, "dog,2,NA,"), (4, "cat,3,2,blue"), (5, "bad,row")],
 )
 SCHEMA = Schema(
-    columns=(Column("y", "string"), Column("n", "int"), Column("x", "float"), Column("s", "string")),
+    columns=(
+        Column("y", "string"),
+        Column("n", "int"),
+        Column("x", "float"),
+        Column("s", "string"),
+    ),
     label="y",
 )
 
@@ -119,11 +124,7 @@ def test_assign_split_is_a_stable_hash_of_the_key():
     assign = splits_lib.SplitAssigner({"train": 0.8, "eval": 0.2})
     expected = [(assign(k), k) for k in keys]
     with make_pipeline() as p:
-        out = (
-            p
-            | beam.Create([(k, k) for k in keys])
-            | AssignSplit({"train": 0.8, "eval": 0.2})
-        )
+        out = p | beam.Create([(k, k) for k in keys]) | AssignSplit({"train": 0.8, "eval": 0.2})
         assert_that(out, equal_to(expected))
     share = sum(name == "train" for name, _ in expected) / len(keys)
     assert 0.77 < share < 0.83
@@ -145,7 +146,11 @@ def test_encode_example_writes_one_typed_feature_per_present_value():
 
     with make_pipeline() as p:
         out = p | beam.Create([{"y": "cät", "n": 2, "x": 0.5}]) | beam.ParDo(EncodeExample())
-        expected = {"n": ["int64_list", [2]], "x": ["float_list", [0.5]], "y": ["bytes_list", ["cät"]]}
+        expected = {
+            "n": ["int64_list", [2]],
+            "x": ["float_list", [0.5]],
+            "y": ["bytes_list", ["cät"]],
+        }
         assert_that(out | beam.Map(decode), equal_to([json.dumps(expected, sort_keys=True)]))
 
 
@@ -172,7 +177,15 @@ def test_compute_stats_counts_moments_and_vocabulary():
                     "vocabulary": {"a": 2, "b": 1},
                     "vocabulary_truncated": False,
                 },
-                "n": {"type": "int", "count": 2, "missing": 1, "min": 1, "max": 3, "mean": 2.0, "std": 1.0},
+                "n": {
+                    "type": "int",
+                    "count": 2,
+                    "missing": 1,
+                    "min": 1,
+                    "max": 3,
+                    "mean": 2.0,
+                    "std": 1.0,
+                },
             },
         }
         assert_that(stats, equal_to([expected]))
@@ -180,8 +193,10 @@ def test_compute_stats_counts_moments_and_vocabulary():
 
 def test_prepare_examples_accounts_for_every_row():
     with make_pipeline() as p:
-        out = p | beam.Create([CSV_BATCH]) | PrepareExamples(
-            splits={"train": 0.5, "eval": 0.5}, label="y", column_order=HEADER
+        out = (
+            p
+            | beam.Create([CSV_BATCH])
+            | PrepareExamples(splits={"train": 0.5, "eval": 0.5}, label="y", column_order=HEADER)
         )
         counts = (
             (out["examples/train"], out["examples/eval"], out["dead_letter"])
