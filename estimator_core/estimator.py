@@ -12,6 +12,7 @@ from estimator_core import checkpoints, evaluation, prediction, training
 from estimator_core import export as export_lib
 from estimator_core.config import RunConfig
 from estimator_core.context import RESERVED_PARAMS, EngineContext
+from estimator_core.graph_cache import GraphCache
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.user_fns import validate_model_fn
 
@@ -118,6 +119,7 @@ class TPUEstimator:
             batch_axis=batch_axis,
             warm_start=checkpoints.resolve_warm_start(warm_start_from),
         )
+        self._graphs = GraphCache()
 
     @staticmethod
     def _strategies(config, use_tpu, train_batch_size, eval_batch_size, predict_batch_size) -> dict:
@@ -210,6 +212,7 @@ class TPUEstimator:
             steps=steps,
             max_steps=max_steps,
             saving_listeners=saving_listeners,
+            cache=self._graphs,
         )
         return self
 
@@ -220,7 +223,13 @@ class TPUEstimator:
             self._require_tpu(ModeKeys.EVAL)
         checkpoint = checkpoints.require_checkpoint(self.model_dir, checkpoint_path)
         return evaluation.run_evaluate(
-            self._ctx, input_fn, steps=steps, hooks=hooks, checkpoint=checkpoint, name=name
+            self._ctx,
+            input_fn,
+            steps=steps,
+            hooks=hooks,
+            checkpoint=checkpoint,
+            name=name,
+            cache=self._graphs,
         )
 
     def predict(
@@ -240,6 +249,7 @@ class TPUEstimator:
             hooks=hooks,
             checkpoint=checkpoint,
             yield_single_examples=yield_single_examples,
+            cache=self._graphs,
         )
 
     def export_saved_model(
@@ -288,6 +298,15 @@ class TPUEstimator:
             final_step=final_step,
             poll_secs=poll_secs,
         )
+
+    def close(self) -> None:
+        """Closes the sessions kept alive between calls (also done when the estimator is freed)."""
+        self._graphs.close()
+
+    def __del__(self):
+        graphs = getattr(self, "_graphs", None)
+        if graphs is not None:
+            graphs.close()
 
     def get_variable_names(self) -> list[str]:
         return checkpoints.variable_names(self.model_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 
@@ -9,10 +10,11 @@ import numpy as np
 import tensorflow as tf
 
 from estimator_core.context import EngineContext, new_graph
+from estimator_core.graph_cache import GraphCache, LiveGraph, call_key
 from estimator_core.inputs import make_input_source
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.replication import replication_for
-from estimator_core.session import HookedSession, start_session
+from estimator_core.session import HookedSession, restore_into, start_session
 from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of, validate_spec
 
 log = logging.getLogger("estimator_core")
@@ -62,8 +64,16 @@ def eval_dir(model_dir: str, name: str | None) -> str:
     return os.path.join(model_dir, "eval" if not name else f"eval_{name}")
 
 
-def run_evaluate(ctx: EngineContext, input_fn, *, steps, hooks, checkpoint: str, name) -> dict:
-    """Evaluates `checkpoint` on `steps` batches (or all input); every example weighs the same."""
+@dataclasses.dataclass
+class EvalGraph:
+    source: object
+    updates: object
+    values: dict
+    reset_metrics: object
+    saver: object
+
+
+def _build(ctx: EngineContext, input_fn, hooks, checkpoint: str, key) -> LiveGraph:
     graph = new_graph(ctx.config.tf_random_seed)
     with graph.as_default():
         replication = replication_for(ctx.strategy(EVAL), ctx.batch_axis, per_host_input=True)
@@ -85,25 +95,57 @@ def run_evaluate(ctx: EngineContext, input_fn, *, steps, hooks, checkpoint: str,
         values = {k: v[0] for k, v in metrics.items()}
         values["global_step"] = global_step.read_value()
         updates = tf.group(*[v[1] for v in metrics.values()])
+        reset_metrics = v1.variables_initializer(v1.local_variables())
         scaffold = scaffold_of(spec)
         all_hooks = [*(hooks or ()), *hooks_of(spec, EVAL)]
-        session = start_session(graph, scaffold, all_hooks, checkpoint, replication, ctx.config)
-        try:
-            if source.initializer is not None:
-                session.run(source.initializer)
-            hooked = HookedSession(session, all_hooks)
+    session = start_session(graph, scaffold, all_hooks, checkpoint, replication, ctx.config)
+    state = EvalGraph(source, updates, values, reset_metrics, scaffold.saver)
+    return LiveGraph(key, graph, session, all_hooks, state, checkpoint=checkpoint)
+
+
+def run_evaluate(
+    ctx: EngineContext,
+    input_fn,
+    *,
+    steps,
+    hooks,
+    checkpoint: str,
+    name,
+    cache: GraphCache | None = None,
+) -> dict:
+    """Evaluates `checkpoint` on `steps` batches (or all input); every example weighs the same."""
+    key = call_key(input_fn, *(hooks or ()))
+    live = cache.get(EVAL, key) if cache is not None else None
+    if live is not None:
+        restore_into(live.session, live.state.saver, checkpoint)
+        live.session.run(live.state.reset_metrics)
+    else:
+        live = _build(ctx, input_fn, hooks, checkpoint, key)
+        if cache is not None:
+            cache.put(EVAL, live)
+    state, session = live.state, live.session
+    try:
+        with live.graph.as_default():
+            if state.source.initializer is not None:
+                session.run(state.source.initializer)
+            hooked = HookedSession(session, live.hooks)
             batches = 0
             while (steps is None or batches < steps) and not hooked.should_stop:
                 try:
-                    hooked.run(updates)
+                    hooked.run(state.updates)
                 except tf.errors.OutOfRangeError:
                     break
                 batches += 1
-                if not source.is_dataset and steps is None:
+                if not state.source.is_dataset and steps is None:
                     break  # tensors never run out; one batch is all a tensor input_fn gives
-            result = session.run(values)
+            result = session.run(state.values)
             hooked.end()
-        finally:
+    except BaseException:
+        if cache is not None:
+            cache.evict(EVAL)
+        raise
+    finally:
+        if cache is None:
             session.close()
     result = {k: _to_python(v) for k, v in result.items()}
     log.info(

@@ -131,10 +131,12 @@ class CheckpointHook(v1.train.SessionRunHook):
 
     def after_create_session(self, session, coord):
         step = int(session.run(self._global_step))
-        tf.io.write_graph(
-            session.graph.as_graph_def(add_shapes=True), self._model_dir, "graph.pbtxt"
-        )
-        self._save(session, step)
+        if self._last_saved is None:
+            tf.io.write_graph(
+                session.graph.as_graph_def(add_shapes=True), self._model_dir, "graph.pbtxt"
+            )
+        if step != self._last_saved:  # a reused session already saved this step
+            self._save(session, step)
         self._timer.update_last_triggered_step(step)
 
     def before_run(self, run_context):

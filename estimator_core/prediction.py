@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import numpy as np
 import tensorflow as tf
 
 from estimator_core.context import EngineContext, new_graph
+from estimator_core.graph_cache import GraphCache, LiveGraph, call_key
 from estimator_core.inputs import make_input_source
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.replication import replication_for
-from estimator_core.session import HookedSession, start_session
+from estimator_core.session import HookedSession, restore_into, start_session
 from estimator_core.spec import hooks_of, scaffold_of, validate_spec
 
 v1 = tf.compat.v1
@@ -58,15 +60,14 @@ def unbatch(batch) -> Iterator:
         yield {k: v[i] for k, v in batch.items()}
 
 
-def run_predict(
-    ctx: EngineContext,
-    input_fn,
-    *,
-    predict_keys,
-    hooks,
-    checkpoint: str,
-    yield_single_examples: bool,
-) -> Iterator:
+@dataclasses.dataclass
+class PredictGraph:
+    source: object
+    predictions: object
+    saver: object
+
+
+def _build(ctx: EngineContext, input_fn, predict_keys, hooks, checkpoint: str, key) -> LiveGraph:
     graph = new_graph(ctx.config.tf_random_seed)
     with graph.as_default():
         replication = replication_for(ctx.strategy(PREDICT), ctx.batch_axis, per_host_input=True)
@@ -81,22 +82,56 @@ def run_predict(
         scaffold = scaffold_of(spec)
         all_hooks = [*(hooks or ()), *hooks_of(spec, PREDICT)]
     session = start_session(graph, scaffold, all_hooks, checkpoint, replication, ctx.config)
+    state = PredictGraph(source, predictions, scaffold.saver)
+    return LiveGraph(key, graph, session, all_hooks, state, checkpoint=checkpoint)
+
+
+def run_predict(
+    ctx: EngineContext,
+    input_fn,
+    *,
+    predict_keys,
+    hooks,
+    checkpoint: str,
+    yield_single_examples: bool,
+    cache: GraphCache | None = None,
+) -> Iterator:
+    keys = tuple(predict_keys) if isinstance(predict_keys, (list, tuple)) else predict_keys
+    key = call_key(input_fn, keys, *(hooks or ()))
+    live = cache.get(PREDICT, key) if cache is not None else None
+    cached = live is not None
+    if cached:
+        restore_into(live.session, live.state.saver, checkpoint)
+    else:
+        live = _build(ctx, input_fn, predict_keys, hooks, checkpoint, key)
+        # While another predict generator still reads the cached graph, this one stays private.
+        cached = cache is not None and not cache.busy(PREDICT)
+        if cached:
+            cache.put(PREDICT, live)
+    state, session = live.state, live.session
+    live.busy = True
     try:
-        with graph.as_default():
-            if source.initializer is not None:
-                session.run(source.initializer)
-            hooked = HookedSession(session, all_hooks)
+        with live.graph.as_default():
+            if state.source.initializer is not None:
+                session.run(state.source.initializer)
+            hooked = HookedSession(session, live.hooks)
         while not hooked.should_stop:
             try:
-                batch = hooked.run(predictions)
+                batch = hooked.run(state.predictions)
             except tf.errors.OutOfRangeError:
                 break
             if yield_single_examples:
                 yield from unbatch(batch)
             else:
                 yield batch
-            if not source.is_dataset:
+            if not state.source.is_dataset:
                 break  # a tensor input_fn gives one batch
         hooked.end()
+    except Exception:
+        if cached:
+            cache.evict(PREDICT)
+        raise
     finally:
-        session.close()
+        live.busy = False
+        if not cached:
+            session.close()

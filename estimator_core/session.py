@@ -100,7 +100,7 @@ def _prepare(graph, scaffold, checkpoint_path, config_proto, target) -> v1.Sessi
     try:
         names = sorted(v.op.name for v in v1.global_variables())
         if checkpoint_path:
-            restored = _restore_first_readable(session, scaffold.saver, checkpoint_path)
+            restored = restore_into(session, scaffold.saver, checkpoint_path)
             log.info("Restored %d variables from %s", len(names), restored)
         else:
             session.run(scaffold.init_op, feed_dict=scaffold.init_feed_dict)
@@ -116,7 +116,13 @@ def _prepare(graph, scaffold, checkpoint_path, config_proto, target) -> v1.Sessi
     return session
 
 
-def _restore_first_readable(session, saver, checkpoints: str | list[str]) -> str:
+def restore_into(session, saver, checkpoints: str | list[str]) -> str:
+    """Restores the first readable of `checkpoints` (newest first); returns its path."""
+    with session.graph.as_default():
+        return _restore_first_readable(session, saver, checkpoints)
+
+
+def _restore_first_readable(session, saver, checkpoints) -> str:
     candidates = [checkpoints] if isinstance(checkpoints, str) else list(checkpoints)
     first_error = None
     for path in candidates:

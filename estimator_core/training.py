@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from estimator_core import checkpoints
 from estimator_core.context import EngineContext, new_graph
+from estimator_core.graph_cache import GraphCache, LiveGraph, call_key
 from estimator_core.hooks import LoopReportHook, checkpoint_hook
 from estimator_core.inputs import InputSource, make_input_source
 from estimator_core.loop import TrainLoop, build_train_loop
@@ -18,7 +19,7 @@ from estimator_core.mode_keys import ModeKeys
 from estimator_core.model_dir_lock import ModelDirLock
 from estimator_core.preemption import PreemptionWatcher
 from estimator_core.replication import multi_worker, replication_for
-from estimator_core.session import HookedSession, session_config, start_session
+from estimator_core.session import HookedSession, restore_into, session_config, start_session
 from estimator_core.spec import hooks_of, scaffold_of, validate_spec
 
 log = logging.getLogger("estimator_core")
@@ -125,25 +126,24 @@ class LoopSizer:
         log.debug("loop size %d (%.1f steps/s, budget %.1fs)", self._size, rate, self._budget)
 
 
-def run_train(ctx: EngineContext, input_fn, *, hooks, steps, max_steps, saving_listeners) -> dict:
+def run_train(
+    ctx: EngineContext,
+    input_fn,
+    *,
+    hooks,
+    steps,
+    max_steps,
+    saving_listeners,
+    cache: GraphCache | None = None,
+) -> dict:
     """train(): one writer per model_dir (the chief holds the lock); SIGTERM stops at a loop end."""
     lock = ModelDirLock(ctx.model_dir) if ctx.config.is_chief else contextlib.nullcontext()
     with lock, PreemptionWatcher().installed() as preemption:
-        return _train(ctx, input_fn, hooks, steps, max_steps, saving_listeners, preemption)
+        return _train(ctx, input_fn, hooks, steps, max_steps, saving_listeners, preemption, cache)
 
 
-def _train(
-    ctx: EngineContext, input_fn, hooks, steps, max_steps, saving_listeners, preemption
-) -> dict:
-    """Trains until max_steps/steps or end of input; returns {'global_step', 'loss', 'steps_per_sec'}."""
+def _build_live(ctx: EngineContext, input_fn, hooks, saving_listeners, key) -> LiveGraph:
     latest = checkpoints.latest_checkpoint(ctx.model_dir)
-    if max_steps is not None and latest is not None:
-        step_now = checkpoints.global_step_of(latest)
-        if step_now >= max_steps:
-            log.info(
-                "global_step %d already reached max_steps %d: nothing to train", step_now, max_steps
-            )
-            return {"global_step": step_now, "loss": None, "steps_per_sec": None}
     tg = build_train_graph(ctx, input_fn, warm_start=latest is None)
     config = ctx.config
     with tg.graph.as_default():
@@ -167,16 +167,58 @@ def _train(
                     saving_listeners,
                 )
             )
-        resume_from = checkpoints.restore_candidates(ctx.model_dir)
-        session = start_session(
-            tg.graph, tg.scaffold, all_hooks, resume_from, tg.replication, config
-        )
-        try:
+    resume_from = checkpoints.restore_candidates(ctx.model_dir)
+    session = start_session(tg.graph, tg.scaffold, all_hooks, resume_from, tg.replication, config)
+    return LiveGraph(key, tg.graph, session, all_hooks, tg, checkpoint=latest)
+
+
+def _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache) -> LiveGraph:
+    key = call_key(input_fn, *(hooks or ()), *(saving_listeners or ()))
+    live = cache.get(ModeKeys.TRAIN, key) if cache is not None else None
+    if live is not None:
+        latest = checkpoints.latest_checkpoint(ctx.model_dir)
+        if latest != live.checkpoint:
+            # Someone else moved model_dir on: its checkpoint wins over the live session.
+            restore_into(
+                live.session,
+                live.state.scaffold.saver,
+                checkpoints.restore_candidates(ctx.model_dir),
+            )
+            live.checkpoint = latest
+        return live
+    live = _build_live(ctx, input_fn, hooks, saving_listeners, key)
+    if cache is not None and not live.state.replication.session_target:
+        cache.put(ModeKeys.TRAIN, live)
+    return live
+
+
+def _train(
+    ctx: EngineContext, input_fn, hooks, steps, max_steps, saving_listeners, preemption, cache
+) -> dict:
+    """Trains until max_steps/steps or end of input; returns {'global_step', 'loss', 'steps_per_sec'}."""
+    latest = checkpoints.latest_checkpoint(ctx.model_dir)
+    if max_steps is not None and latest is not None:
+        step_now = checkpoints.global_step_of(latest)
+        if step_now >= max_steps:
+            log.info(
+                "global_step %d already reached max_steps %d: nothing to train", step_now, max_steps
+            )
+            return {
+                "global_step": step_now,
+                "loss": None,
+                "steps_per_sec": None,
+                "preempted": False,
+            }
+    live = _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache)
+    tg, session, report, config = live.state, live.session, live.hooks[0], ctx.config
+    cached = cache is not None and cache.get(ModeKeys.TRAIN, live.key) is live
+    try:
+        with tg.graph.as_default():
             session.run([s.initializer for s in tg.sources if s.initializer is not None])
             start = int(session.run(tg.global_step))
             target = _target_step(start, steps, max_steps)
             report._total = target
-            hooked = HookedSession(session, all_hooks)
+            hooked = HookedSession(session, live.hooks)
             per_run_limit = None if all(s.is_dataset for s in tg.sources) else 1
             if per_run_limit == 1:
                 log.info("input_fn returned tensors, not a Dataset: running one step per loop")
@@ -188,8 +230,16 @@ def _train(
             _run_loops(hooked, tg, sizer, start, target, config.loop_timeout_secs, preemption)
             hooked.end()
             final = int(session.run(tg.global_step))
-        finally:
+        live.checkpoint = checkpoints.latest_checkpoint(ctx.model_dir)
+    except BaseException:
+        # The session may now be ahead of the last checkpoint: never reuse it.
+        if cached:
+            cache.evict(ModeKeys.TRAIN)
+        else:
             session.close()
+        raise
+    if not cached:
+        session.close()
     if preemption.requested:
         log.warning("preempted: stopped at global_step %d with a checkpoint saved", final)
     return {

@@ -1,0 +1,76 @@
+"""Live graphs kept between calls: consecutive train/evaluate/predict calls with the same input_fn
+(and hooks) reuse the built graph and open session instead of rebuilding and reloading.
+
+Checkpoints on disk stay the source of truth: a reused training session is only trusted while
+model_dir's latest checkpoint is the one it saved last; evaluation and prediction restore the
+requested checkpoint into the live session on every call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+import tensorflow as tf
+
+log = logging.getLogger("estimator_core")
+
+
+@dataclasses.dataclass
+class LiveGraph:
+    """A built graph for one mode, its open session, and what it was built for."""
+
+    key: tuple
+    graph: tf.Graph
+    session: tf.compat.v1.Session
+    hooks: list
+    state: Any
+    checkpoint: str | None = None  # the checkpoint whose values the session holds
+    busy: bool = False  # a predict generator is still reading from it
+
+    def matches(self, key: tuple) -> bool:
+        return len(key) == len(self.key) and all(_same(a, b) for a, b in zip(key, self.key))
+
+
+class GraphCache:
+    """At most one live graph per mode; a different key replaces it."""
+
+    def __init__(self):
+        self._live: dict[str, LiveGraph] = {}
+
+    def get(self, mode: str, key: tuple) -> LiveGraph | None:
+        entry = self._live.get(mode)
+        if entry is not None and entry.matches(key) and not entry.busy:
+            log.debug("reusing the %s graph and session", mode)
+            return entry
+        return None
+
+    def busy(self, mode: str) -> bool:
+        entry = self._live.get(mode)
+        return entry is not None and entry.busy
+
+    def put(self, mode: str, entry: LiveGraph) -> None:
+        self.evict(mode)
+        self._live[mode] = entry
+
+    def evict(self, mode: str) -> None:
+        entry = self._live.pop(mode, None)
+        if entry is not None:
+            entry.session.close()
+
+    def close(self) -> None:
+        for mode in list(self._live):
+            self.evict(mode)
+
+
+def _same(a, b) -> bool:
+    # Functions and hooks must be the very same objects; plain values (predict_keys) equal.
+    if isinstance(a, (str, int, float, tuple, type(None))):
+        return a == b
+    return a is b
+
+
+def call_key(input_fn, *objects) -> tuple:
+    """What a cached graph must have been built for: the same input_fn, hooks and options."""
+    return (input_fn, *objects)

@@ -1,0 +1,84 @@
+"""Persistent graphs: repeated calls with the same input_fn reuse the graph and live session."""
+
+import collections
+
+import numpy as np
+import pytest
+
+from .fakes import data, estimator, finite_input_fn, linear_model_fn, train_input_fn
+
+
+def counting_model_fn():
+    calls = collections.Counter()
+
+    def model_fn(features, labels, mode, params):
+        calls[mode] += 1
+        return linear_model_fn(features, labels, mode, params)
+
+    return model_fn, calls
+
+
+def test_train_reuses_the_graph_and_matches_rebuilding(tmp_path):
+    model_fn, calls = counting_model_fn()
+    reused = estimator(tmp_path / "reused", model_fn=model_fn, iterations=3)
+    input_fn = train_input_fn()
+    for _ in range(3):
+        reused.train(input_fn, steps=7)
+    assert calls["train"] == 1
+    rebuilt = estimator(tmp_path / "rebuilt", iterations=3)
+    for _ in range(3):
+        rebuilt.train(train_input_fn(), steps=7)  # a new input_fn each time: rebuilt graphs
+    assert reused.get_variable_value("global_step") == 21
+    np.testing.assert_array_equal(reused.get_variable_value("w"), rebuilt.get_variable_value("w"))
+
+
+def test_checkpoints_written_by_others_win_over_the_live_session(tmp_path):
+    model_fn, calls = counting_model_fn()
+    mine = estimator(tmp_path, model_fn=model_fn)
+    input_fn = train_input_fn()
+    mine.train(input_fn, steps=4)
+    estimator(tmp_path).train(train_input_fn(), steps=10)  # another trainer moves model_dir on
+    mine.train(input_fn, steps=2)
+    assert calls["train"] == 1
+    assert mine.get_variable_value("global_step") == 16
+
+
+def test_evaluate_and_predict_reuse_and_restore_the_requested_checkpoint(tmp_path):
+    model_fn, calls = counting_model_fn()
+    est = estimator(tmp_path, model_fn=model_fn, save_checkpoints_steps=5, iterations=5)
+    est.train(train_input_fn(), max_steps=10)
+    eval_fn = finite_input_fn()
+    latest = est.evaluate(eval_fn)
+    at_5 = est.evaluate(eval_fn, checkpoint_path=str(tmp_path / "model.ckpt-5"))
+    again = est.evaluate(eval_fn)
+    assert calls["eval"] == 1
+    assert latest == again and at_5["global_step"] == 5 and at_5["loss"] != latest["loss"]
+    assert latest == estimator(tmp_path).evaluate(finite_input_fn())
+    x, _ = data(n=20)
+    predict_fn = finite_input_fn(x, labels=False)
+    first = [p["logits"] for p in est.predict(predict_fn)]
+    second = [p["logits"] for p in est.predict(predict_fn)]
+    assert calls["infer"] == 1
+    np.testing.assert_array_equal(first, second)
+    # Two generators alive at once each see every example.
+    pairs = list(zip(est.predict(predict_fn), est.predict(predict_fn)))
+    assert len(pairs) == 20
+    np.testing.assert_array_equal([a["logits"] for a, _ in pairs], [b["logits"] for _, b in pairs])
+
+
+def test_a_failed_call_is_never_reused(tmp_path):
+    from .test_train import nan_model_fn
+
+    calls = collections.Counter()
+
+    def model_fn(features, labels, mode, params):
+        calls[mode] += 1
+        return nan_model_fn(features, labels, mode, params)
+
+    est = estimator(tmp_path, model_fn=model_fn, iterations=4, save_checkpoints_steps=4)
+    input_fn = train_input_fn()
+    with pytest.raises(Exception, match="global step 7"):
+        est.train(input_fn, max_steps=20)
+    with pytest.raises(Exception, match="global step 7"):
+        est.train(input_fn, max_steps=20)  # restarted from model.ckpt-4, not from the NaN state
+    assert calls["train"] == 2
