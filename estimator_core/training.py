@@ -38,6 +38,7 @@ class TrainGraph:
     spec_hooks: tuple
     global_step: tf.Variable
     replication: object
+    specs: list = dataclasses.field(default_factory=list)
 
 
 def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGraph:
@@ -92,6 +93,7 @@ def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGr
         hooks_of(spec, TRAIN, ctx.config.is_chief),
         global_step,
         replication,
+        specs,
     )
 
 
@@ -156,6 +158,8 @@ def _build_live(ctx: EngineContext, input_fn, hooks, saving_listeners, key) -> L
             log_step_count_steps=config.log_step_count_steps,
         )
         all_hooks = [report, *(hooks or ()), *tg.spec_hooks]
+        for hook in all_hooks:
+            _point_at_loop_outputs(hook, tg)
         if config.is_chief:
             all_hooks.append(
                 checkpoint_hook(
@@ -170,6 +174,28 @@ def _build_live(ctx: EngineContext, input_fn, hooks, saving_listeners, key) -> L
     resume_from = checkpoints.restore_candidates(ctx.model_dir)
     session = start_session(tg.graph, tg.scaffold, all_hooks, resume_from, tg.replication, config)
     return LiveGraph(key, tg.graph, session, all_hooks, tg, checkpoint=latest)
+
+
+def _point_at_loop_outputs(hook, tg: TrainGraph) -> None:
+    """Lets a LoggingTensorHook on the loss work across host loops.
+
+    Tensors built inside the in-graph loop cannot be fetched from outside it; the loss can,
+    as the loop's output (the last step's loss). Any other in-loop tensor is a clear error.
+    """
+    tensors = getattr(hook, "_tensors", None)
+    if not isinstance(hook, v1.train.LoggingTensorHook) or not isinstance(tensors, dict):
+        return
+    for tag, tensor in list(tensors.items()):
+        if not isinstance(tensor, tf.Tensor) or tensor.graph is tg.graph:
+            continue
+        if any(tensor is spec.loss for spec in tg.specs):
+            tensors[tag] = tg.loop.outputs["loss"]
+        else:
+            raise ValueError(
+                f"LoggingTensorHook tensor {tag!r} ({tensor.name}) is computed inside the "
+                "iterations_per_loop loop and cannot be fetched from the host; log the loss, or "
+                "a tensor built outside model_fn"
+            )
 
 
 def _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache) -> LiveGraph:

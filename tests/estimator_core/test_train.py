@@ -302,3 +302,25 @@ def test_time_budget_loops_adapt_their_size(tmp_path):
     est = estimator(tmp_path, iterations="1s")
     est.train(train_input_fn(), steps=50)
     assert est.get_variable_value("global_step") == 50
+
+
+def test_logging_tensor_hook_on_the_loss_works_across_host_loops(tmp_path, caplog):
+    import logging
+
+    def model_fn(features, labels, mode, params):
+        spec = linear_model_fn(features, labels, mode, params)
+        hook = v1.train.LoggingTensorHook({"the_loss": spec.loss}, every_n_iter=1)
+        return spec._replace(training_hooks=(hook,))
+
+    caplog.set_level(logging.INFO)
+    est = estimator(tmp_path, model_fn=model_fn, iterations=5)
+    est.train(train_input_fn(), steps=10)
+    assert caplog.text.count("the_loss = ") == 2  # once per loop of 5 steps
+
+    def bad_model_fn(features, labels, mode, params):
+        spec = linear_model_fn(features, labels, mode, params)
+        hook = v1.train.LoggingTensorHook({"logits": spec.predictions["logits"]}, every_n_iter=1)
+        return spec._replace(training_hooks=(hook,))
+
+    with pytest.raises(ValueError, match="inside the iterations_per_loop loop"):
+        estimator(tmp_path / "bad", model_fn=bad_model_fn).train(train_input_fn(), steps=2)
