@@ -9,9 +9,9 @@ import tensorflow as tf
 
 v1 = tf.compat.v1
 
-# A step builds one training step in the loop body and returns (train_op, loss). Its argument
-# is the loop-carried tensor every op of the step must depend on (see build_train_loop).
-StepFn = Callable[[tf.Tensor], tuple[tf.Operation, tf.Tensor]]
+# A step builds one training step in the loop body and returns (train_op, loss, host tensors).
+# Its argument is the loop-carried tensor every op of the step must depend on.
+StepFn = Callable[[tf.Tensor], tuple[tf.Operation, tf.Tensor, list]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,26 +27,33 @@ class TrainLoop:
     outputs: dict[str, tf.Tensor]
 
 
-def build_train_loop(step_fn: StepFn, global_step: tf.Variable) -> TrainLoop:
+def _placeholder_value(spec: tf.TensorSpec) -> tf.Tensor:
+    shape = [0 if d is None else d for d in spec.shape.as_list()]
+    return tf.zeros(shape, spec.dtype)
+
+
+def build_train_loop(step_fn: StepFn, global_step: tf.Variable, host_specs=()) -> TrainLoop:
     """Builds a tf.while_loop running `step_fn`'s step up to `iterations` times.
 
     Each iteration's ops (variable reads included) carry a control dependency on the previous
     iteration's outputs, which depend on its train_op: without it, iteration k+1 may read
     weights before iteration k's update lands and train on stale values. The loop also stops
     early at the first non-finite loss so a NaN never spreads past the step that produced it.
+    `host_specs` describe tensors the step hands to the host (TPUEstimatorSpec.host_call): the
+    last step's values come out as outputs["host_tensors"].
     """
     iterations = v1.placeholder_with_default(
         tf.constant(1, tf.int32), [], name="iterations_per_loop"
     )
 
-    def cond(i, loss, finite, summary):
+    def cond(i, loss, finite, summary, *host):
         return tf.logical_and(i < iterations, finite)
 
-    def body(i, loss, finite, summary):
+    def body(i, loss, finite, summary, *host):
         with tf.control_dependencies([i, loss, finite, summary]):
             body_graph = tf.compat.v1.get_default_graph()
             known = set(map(id, v1.get_collection(v1.GraphKeys.SUMMARIES)))
-            train_op, step_loss = step_fn(i)
+            train_op, step_loss, host_tensors = step_fn(i)
             # Summaries from the first replica only (others live under "replica_<n>/").
             collection = v1.get_collection_ref(v1.GraphKeys.SUMMARIES)
             created = [s for s in collection if id(s) not in known and s.graph is body_graph]
@@ -62,12 +69,16 @@ def build_train_loop(step_fn: StepFn, global_step: tf.Variable) -> TrainLoop:
                 step_loss,
                 tf.math.is_finite(step_loss),
                 tf.identity(step_summary),
+                *[tf.identity(t) for t in host_tensors],
             )
 
-    steps, loss, finite, summary = tf.while_loop(
+    initial = [tf.constant(0), tf.constant(0.0), tf.constant(True), tf.constant(b"")]
+    invariants = [tf.TensorShape([])] * 4 + [s.shape for s in host_specs]
+    steps, loss, finite, summary, *host = tf.while_loop(
         cond,
         body,
-        [tf.constant(0), tf.constant(0.0), tf.constant(True), tf.constant(b"")],
+        initial + [_placeholder_value(s) for s in host_specs],
+        shape_invariants=invariants,
         name="train_loop",
         parallel_iterations=1,
     )
@@ -81,5 +92,6 @@ def build_train_loop(step_fn: StepFn, global_step: tf.Variable) -> TrainLoop:
         "finite": finite,
         "summary": summary,
         "global_step": step_after,
+        "host_tensors": host,
     }
     return TrainLoop(iterations=iterations, outputs=outputs)

@@ -113,11 +113,12 @@ class OneDevice:
     def loop_building(self):
         return contextlib.nullcontext()
 
-    def train_step(self, get_next, call: CallModelFn, dep):
+    def train_step(self, get_next, call: CallModelFn, dep, host_fn=lambda spec: []):
+        """(spec, train_op, loss, host tensors) for one step."""
         with tf.control_dependencies([dep]):
             features, labels = get_next()
             spec = call(features, labels)
-        return spec, spec.train_op, spec.loss
+        return spec, spec.train_op, spec.loss, host_fn(spec)
 
     def eval_step(self, features, labels, call: CallModelFn, gather_fn):
         """Returns (spec, loss weighted sum, example count, gathered metric tensors)."""
@@ -179,7 +180,8 @@ class Replicated:
         # public equivalent for v1 optimizers in graph mode.
         return self.strategy._scale_loss_for_estimator_enabled()
 
-    def train_step(self, get_next, call: CallModelFn, dep):
+    def train_step(self, get_next, call: CallModelFn, dep, host_fn=lambda spec: []):
+        """(first replica's spec, train_op, mean loss, host tensors gathered from every replica)."""
         with tf.control_dependencies([dep]):
             if self.per_host_input:
                 features, labels = get_next()
@@ -197,13 +199,15 @@ class Replicated:
                 spec = call(*shard)
                 specs.append(spec)
                 with tf.control_dependencies([spec.train_op]):
-                    return tf.cast(tf.identity(spec.loss), tf.float32)
+                    loss = tf.cast(tf.identity(spec.loss), tf.float32)
+                    return loss, [tf.identity(t) for t in host_fn(spec)]
 
         with self.strategy.scope(), self._scale_loss():
-            losses = self.strategy.run(replica_fn, args=(self._distribute(shards), dep))
+            losses, host = self.strategy.run(replica_fn, args=(self._distribute(shards), dep))
         loss = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, losses, axis=None)
         train_op = tf.group(*self._local(losses))
-        return specs[0], train_op, loss
+        gathered = [tf.concat(self._local(t), axis=0) for t in host]
+        return specs[0], train_op, loss, gathered
 
     def eval_step(self, features, labels, call: CallModelFn, gather_fn):
         shards = shard_batch(features, labels, self.num_local, self.batch_axis)

@@ -20,7 +20,7 @@ from estimator_core.model_dir_lock import ModelDirLock
 from estimator_core.preemption import PreemptionWatcher
 from estimator_core.replication import multi_worker, replication_for
 from estimator_core.session import HookedSession, restore_into, session_config, start_session
-from estimator_core.spec import hooks_of, scaffold_of, validate_spec
+from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of, validate_spec
 
 log = logging.getLogger("estimator_core")
 v1 = tf.compat.v1
@@ -39,10 +39,38 @@ class TrainGraph:
     global_step: tf.Variable
     replication: object
     specs: list = dataclasses.field(default_factory=list)
+    init_ops: list = dataclasses.field(default_factory=list)  # run once per new session
 
 
-def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGraph:
-    """Calls input_fn once and model_fn once (inside the loop body) in a new graph."""
+def _host_call_tensors(spec) -> list:
+    """The flat list of TPUEstimatorSpec.host_call tensors (rank >= 1: they are concatenated)."""
+    if not isinstance(spec, TPUEstimatorSpec) or spec.host_call is None:
+        return []
+    tensors = tf.nest.flatten(spec.host_call[1])
+    for t in tensors:
+        if t.shape.rank == 0:
+            raise ValueError(
+                f"host_call tensor {t.name} is a scalar: host_call tensors are concatenated across "
+                "shards on their first dimension, so give them rank >= 1 (e.g. tf.reshape(x, [1]))"
+            )
+    return tensors
+
+
+def _call_host_fn(spec, carried: list):
+    fn, tensors = spec.host_call
+    values = tf.nest.pack_sequence_as(tensors, carried)
+    result = fn(**values) if isinstance(values, dict) else fn(*values)
+    return tf.group(*tf.nest.flatten(result)) if result is not None else tf.no_op()
+
+
+def build_train_graph(
+    ctx: EngineContext, input_fn, warm_start: bool, host_specs=None
+) -> TrainGraph:
+    """Calls input_fn once and model_fn once (inside the loop body) in a new graph.
+
+    A spec with host_call is built twice: the first build learns the host tensors' types, the
+    second carries the last step's values out of the loop and runs host_call on them.
+    """
     graph = new_graph(ctx.config.tf_random_seed)
     with graph.as_default():
         if ctx.multi_worker:
@@ -69,13 +97,33 @@ def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGr
         specs = []
 
         def step_fn(dep):
-            spec, train_op, loss = replication.train_step(get_next, call, dep)
+            host_fn = _host_call_tensors if host_specs is not None else (lambda spec: [])
+            spec, train_op, loss, host = replication.train_step(get_next, call, dep, host_fn)
             specs.append(spec)
-            return train_op, loss
+            return train_op, loss, host
 
         with replication.loop_building():
-            loop = build_train_loop(step_fn, global_step)
+            loop = build_train_loop(step_fn, global_step, host_specs or ())
         spec = specs[0]
+        rebuild_for = None
+        if host_specs is None and _host_call_tensors(spec):
+            rebuild_for = [
+                tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in _host_call_tensors(spec)
+            ]
+        init_ops = []
+        if host_specs:
+            # Runs on the host after each loop, on the last step's tensors from every shard.
+            loop.outputs["host_call"] = _call_host_fn(spec, loop.outputs["host_tensors"])
+            # tf.summary writers created in graph mode register their init ops here; TF has no
+            # public getter outside a default-writer context.
+            writer_inits = graph.get_collection("_SUMMARY_WRITER_V2")
+            init_ops += writer_inits
+            # Flushed after every loop, so host summaries reach disk as training goes.
+            with tf.control_dependencies([loop.outputs["host_call"]]):
+                flushes = [
+                    tf.raw_ops.FlushSummaryWriter(writer=op.inputs[0]) for op in writer_inits
+                ]
+                loop.outputs["host_call"] = tf.group(loop.outputs["host_call"], *flushes)
         if ctx.warm_start is not None:
             if warm_start:
                 checkpoints.apply_warm_start(ctx.warm_start)
@@ -85,6 +133,8 @@ def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGr
                     ctx.warm_start.ckpt_to_initialize_from,
                 )
         scaffold = scaffold_of(spec, lambda: checkpoints.new_saver(ctx.config))
+    if rebuild_for is not None:
+        return build_train_graph(ctx, input_fn, warm_start, host_specs=rebuild_for)
     return TrainGraph(
         graph,
         loop,
@@ -94,6 +144,7 @@ def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGr
         global_step,
         replication,
         specs,
+        init_ops,
     )
 
 
@@ -198,8 +249,12 @@ def _point_at_loop_outputs(hook, tg: TrainGraph) -> None:
             )
 
 
+def _train_key(input_fn, hooks, saving_listeners) -> tuple:
+    return call_key(input_fn, *(hooks or ()), *(saving_listeners or ()))
+
+
 def _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache) -> LiveGraph:
-    key = call_key(input_fn, *(hooks or ()), *(saving_listeners or ()))
+    key = _train_key(input_fn, hooks, saving_listeners)
     live = cache.get(ModeKeys.TRAIN, key) if cache is not None else None
     if live is not None:
         latest = checkpoints.latest_checkpoint(ctx.model_dir)
@@ -235,12 +290,18 @@ def _train(
                 "steps_per_sec": None,
                 "preempted": False,
             }
+    cached_before = (
+        cache is not None
+        and cache.get(ModeKeys.TRAIN, _train_key(input_fn, hooks, saving_listeners)) is not None
+    )
     live = _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache)
     tg, session, report, config = live.state, live.session, live.hooks[0], ctx.config
     cached = cache is not None and cache.get(ModeKeys.TRAIN, live.key) is live
     try:
         with tg.graph.as_default():
             session.run([s.initializer for s in tg.sources if s.initializer is not None])
+            if tg.init_ops and not cached_before:
+                session.run(tg.init_ops)  # host_call's summary writers
             start = int(session.run(tg.global_step))
             target = _target_step(start, steps, max_steps)
             report._total = target

@@ -313,6 +313,7 @@ def test_logging_tensor_hook_on_the_loss_works_across_host_loops(tmp_path, caplo
         return spec._replace(training_hooks=(hook,))
 
     caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="tensorflow")  # the hook logs through TF's logger
     est = estimator(tmp_path, model_fn=model_fn, iterations=5)
     est.train(train_input_fn(), steps=10)
     assert caplog.text.count("the_loss = ") == 2  # once per loop of 5 steps
