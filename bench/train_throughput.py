@@ -65,7 +65,7 @@ def raw_loop(x, y, steps: int, k: int) -> float:
             return (steps // k) * k / (time.perf_counter() - start)
 
 
-def engine(x, y, steps: int, k: int) -> float:
+def engine(x, y, steps: int, k: int, train_distribute=None) -> float:
     """Steps/s of TPUEstimator.train with iterations_per_loop=k (warm-up loop excluded)."""
     from estimator_core import RunConfig, TPUConfig, TPUEstimator, TPUEstimatorSpec
 
@@ -83,6 +83,7 @@ def engine(x, y, steps: int, k: int) -> float:
     config = RunConfig(
         model_dir=tempfile.mkdtemp(prefix="bench_"), tpu_config=TPUConfig(k),
         save_checkpoints_steps=10**9, save_summary_steps=10**9, log_step_count_steps=10**9,
+        train_distribute=train_distribute,
     )
     est = TPUEstimator(model_fn, config=config, use_tpu=False, train_batch_size=BATCH)
     est.train(lambda params: _input(x, y, params["batch_size"]), steps=steps + k, hooks=[Timer()])
