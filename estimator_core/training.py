@@ -175,8 +175,12 @@ class LoopSizer:
         rate = steps / seconds
         new_size = max(1, int(rate * self._budget))
         # Grow at most 10x per loop so a fast warm-up loop does not overshoot the budget.
-        self._size = min(new_size, self._size * 10)
-        log.debug("loop size %d (%.1f steps/s, budget %.1fs)", self._size, rate, self._budget)
+        new_size = min(new_size, self._size * 10)
+        if new_size != self._size:
+            log.info(
+                "iterations_per_loop now %d (%.1f steps/s for a %gs budget)", new_size, rate, self._budget
+            )
+        self._size = new_size
 
 
 def run_train(
