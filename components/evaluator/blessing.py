@@ -1,0 +1,189 @@
+"""Blessing: metric thresholds and a baseline comparison decide whether a model may be pushed."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import operator
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import tensorflow as tf
+
+from components import artifacts
+from components.trainer.model_dir import write_atomic, write_json_atomic
+
+_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+_THRESHOLD = re.compile(r"^\s*([A-Za-z0-9_./\-]+?)\s*(>=|<=|>|<)\s*([-+0-9.eE]+|nan|inf)\s*$")
+# Metrics where smaller is better; everything else (accuracy, auc, precision...) is higher-better.
+_LOWER_IS_BETTER = re.compile(r"(loss|error|mse|mae|rmse)", re.IGNORECASE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Threshold:
+    """`metric op value`, e.g. accuracy >= 0.9."""
+
+    metric: str
+    op: str
+    value: float
+
+    @classmethod
+    def parse(cls, text: str) -> Threshold:
+        """Parses "accuracy>=0.9"; ValueError naming the text and the expected form."""
+        match = _THRESHOLD.match(text)
+        if not match:
+            raise ValueError(
+                f"threshold {text!r}: expected METRIC OP NUMBER with OP one of "
+                f"{', '.join(_OPS)}, e.g. 'accuracy>=0.9'"
+            )
+        value = float(match.group(3))
+        if math.isnan(value):
+            raise ValueError(f"threshold {text!r}: the bound must be a number")
+        return cls(match.group(1), match.group(2), value)
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.value:g}"
+
+
+def lower_is_better(metric: str) -> bool:
+    return bool(_LOWER_IS_BETTER.search(metric))
+
+
+@dataclasses.dataclass(frozen=True)
+class Blessing:
+    """The decision and every check that led to it."""
+
+    blessed: bool
+    reason: str
+    checks: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"blessed": self.blessed, "reason": self.reason, "checks": list(self.checks)}
+
+
+def _threshold_check(threshold: Threshold, metrics: Mapping[str, float]) -> dict[str, Any]:
+    check = {"kind": "threshold", "metric": threshold.metric, "rule": str(threshold)}
+    if threshold.metric not in metrics:
+        return {
+            **check,
+            "passed": False,
+            "value": None,
+            "why": f"metric {threshold.metric!r} not computed (have: {sorted(metrics)})",
+        }
+    value = float(metrics[threshold.metric])
+    passed = not math.isnan(value) and _OPS[threshold.op](value, threshold.value)
+    verdict = "holds" if passed else "fails"
+    return {
+        **check,
+        "passed": passed,
+        "value": value,
+        "why": f"{threshold.metric} = {value:.6g}: {threshold} {verdict}",
+    }
+
+
+def _baseline_check(
+    metric: str, candidate: Mapping[str, float], baseline: Mapping[str, float], tolerance: float
+) -> dict[str, Any]:
+    check = {"kind": "baseline", "metric": metric, "tolerance": tolerance}
+    missing = [
+        name for name, m in (("candidate", candidate), ("baseline", baseline)) if metric not in m
+    ]
+    if missing:
+        return {
+            **check,
+            "passed": False,
+            "candidate": candidate.get(metric),
+            "baseline": baseline.get(metric),
+            "why": f"metric {metric!r} not computed for the {' and '.join(missing)}",
+        }
+    cand, base = float(candidate[metric]), float(baseline[metric])
+    lower = lower_is_better(metric)
+    bound = base + tolerance if lower else base - tolerance
+    passed = (cand <= bound) if lower else (cand >= bound)
+    direction = "lower" if lower else "higher"
+    verdict = "not worse" if passed else "worse"
+    return {
+        **check,
+        "passed": passed,
+        "candidate": cand,
+        "baseline": base,
+        "direction": f"{direction} is better",
+        "why": f"{metric}: candidate {cand:.6g} vs baseline {base:.6g} ({direction} is better, "
+        f"tolerance {tolerance:g}): {verdict}",
+    }
+
+
+def decide(
+    metrics: Mapping[str, float],
+    thresholds: Sequence[Threshold] = (),
+    baseline_metrics: Mapping[str, float] | None = None,
+    compare_metric: str = "accuracy",
+    tolerance: float = 0.0,
+) -> Blessing:
+    """Blessed when every threshold holds and the candidate is not worse than the baseline."""
+    checks = [_threshold_check(t, metrics) for t in thresholds]
+    if baseline_metrics is not None:
+        checks.append(_baseline_check(compare_metric, metrics, baseline_metrics, tolerance))
+    if not checks:
+        return Blessing(True, "no thresholds and no baseline: blessed by default (first run)", ())
+    failed = [c["why"] for c in checks if not c["passed"]]
+    if failed:
+        return Blessing(False, "; ".join(failed), tuple(checks))
+    return Blessing(True, f"all {len(checks)} check(s) passed", tuple(checks))
+
+
+def write(output_dir: str, blessing: Blessing, extra: Mapping[str, Any] | None = None) -> str:
+    """Writes blessing.json, then the BLESSED or NOT_BLESSED marker (removing the other one).
+
+    The marker comes last and each file is renamed into place, so a reader that sees a marker
+    sees the complete blessing.json. Returns the marker path.
+    """
+    tf.io.gfile.makedirs(output_dir)
+    marker, other = (
+        (artifacts.BLESSED, artifacts.NOT_BLESSED)
+        if blessing.blessed
+        else (artifacts.NOT_BLESSED, artifacts.BLESSED)
+    )
+    stale = f"{output_dir}/{other}"
+    if tf.io.gfile.exists(stale):
+        tf.io.gfile.remove(stale)
+    write_json_atomic(
+        f"{output_dir}/{artifacts.BLESSING_FILE}", {**blessing.to_dict(), **(extra or {})}
+    )
+    path = f"{output_dir}/{marker}"
+    write_atomic(path, blessing.reason + "\n")
+    return path
+
+
+def read(directory: str) -> tuple[bool, str]:
+    """(blessed, reason) from an evaluator output (or blessing artifact) directory.
+
+    Raises:
+        FileNotFoundError: neither marker is there.
+        ValueError: both markers, or a marker that contradicts blessing.json.
+    """
+    has = {
+        m: tf.io.gfile.exists(f"{directory}/{m}")
+        for m in (artifacts.BLESSED, artifacts.NOT_BLESSED)
+    }
+    if not any(has.values()):
+        raise FileNotFoundError(
+            f"{directory} holds neither {artifacts.BLESSED} nor {artifacts.NOT_BLESSED}: "
+            "is it an evaluator output?"
+        )
+    if all(has.values()):
+        raise ValueError(f"{directory} holds both {artifacts.BLESSED} and {artifacts.NOT_BLESSED}")
+    blessed = has[artifacts.BLESSED]
+    reason = ""
+    record = f"{directory}/{artifacts.BLESSING_FILE}"
+    if tf.io.gfile.exists(record):
+        from components.trainer.model_dir import read_json
+
+        data = read_json(record)
+        if bool(data.get("blessed")) != blessed:
+            raise ValueError(
+                f"{record} says blessed={data.get('blessed')} but the marker disagrees"
+            )
+        reason = data.get("reason", "")
+    return blessed, reason
