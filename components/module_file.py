@@ -9,7 +9,8 @@ The module contract (every name but `model_fn` is optional):
     params: dict
         Default hyperparameters (overridden key by key by `--params key=value`).
     serving_input_receiver_fn(schema, params) -> ServingInputReceiver
-        Any subset of those arguments (a components.schema.Schema and the params above).
+        Any subset of those arguments (a components.schema.Schema and the params above);
+        called inside the export graph, so a TF1-style receiver fn without arguments works.
         Default: a tf.Example parsing signature as `serving_default` plus raw features.
     make_input_fn(examples_dir, split, schema, label, training, seed) -> input_fn(params)
         Any subset of those arguments; replaces components.data.make_input_fn for training

@@ -26,10 +26,14 @@ from components.evaluator.blessing import Blessing, Threshold
 from components.trainer import model_dir as model_dir_lib
 from components.trainer.model_dir import TrainedModel, write_json_atomic
 
-__all__ = ["Blessing", "EvaluatorResult", "Threshold", "run"]
+__all__ = ["Blessing", "EvaluatorResult", "Threshold", "UnknownFeatureError", "run"]
 
 log = logging.getLogger("tpuest.evaluator")
 TENSORBOARD_DIR = "tensorboard"
+
+
+class UnknownFeatureError(ValueError):
+    """A --slice-by feature the schema does not have."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +126,8 @@ def run(
     model = model_dir_lib.load(model_dir, module_file_path)
     unknown = [f for f in slice_by if f not in model.schema.names or f == model.schema.label]
     if unknown:
-        raise ValueError(f"slice_by {unknown}: not features of the schema {model.schema.names}")
+        features = [c.name for c in model.schema.features]
+        raise UnknownFeatureError(f"slice_by {unknown}: not features of the schema {features}")
     baseline = model_dir_lib.load(baseline_model_dir) if baseline_model_dir else None
     tensorboard = f"{output_dir}/{TENSORBOARD_DIR}"
 

@@ -187,3 +187,13 @@ def read(directory: str) -> tuple[bool, str]:
             )
         reason = data.get("reason", "")
     return blessed, reason
+
+
+def copy(source_dir: str, target_dir: str) -> None:
+    """Copies blessing.json and the marker (marker last) into another directory."""
+    blessed, _ = read(source_dir)
+    marker = artifacts.BLESSED if blessed else artifacts.NOT_BLESSED
+    tf.io.gfile.makedirs(target_dir)
+    for name in (artifacts.BLESSING_FILE, marker):
+        with tf.io.gfile.GFile(f"{source_dir}/{name}") as f:
+            write_atomic(f"{target_dir}/{name}", f.read())
