@@ -9,23 +9,25 @@ import os
 import sys
 
 # Each module exposes register(subparsers); it adds its parser with set_defaults(func=...).
-SUBCOMMANDS = (
-    "components.demo",
-    "components.prepare.cli",
-    "components.trainer.cli",
-    "components.evaluator.cli",
-    "components.exporter.cli",
-    "pipelines.cli",
-    "bench.cli",
-    "estimator_core.check_model",
-)
+SUBCOMMANDS = {
+    "demo": "components.demo",
+    "prepare": "components.prepare.cli",
+    "train": "components.trainer.cli",
+    "evaluate": "components.evaluator.cli",
+    "export": "components.exporter.cli",
+    "pipeline": "pipelines.cli",
+    "bench": "bench.cli",
+    "check-model": "estimator_core.check_model",
+}
 
 
 class UsageError(Exception):
     """A bad argument value found after parsing; exits 2 like an argparse error."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The tpuest parser; with `command`, only that subcommand's module is imported (fast
+    --help and usage errors: the other steps' TensorFlow/Beam imports are skipped)."""
     parser = argparse.ArgumentParser(
         prog="tpuest",
         description="TPUEstimator on TensorFlow 2.21: engine, pipeline steps and local pipeline.",
@@ -39,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in SUBCOMMANDS:
+    names = [SUBCOMMANDS[command]] if command in SUBCOMMANDS else SUBCOMMANDS.values()
+    for name in names:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
@@ -60,7 +63,8 @@ def _setup_environment(argv: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _setup_environment(argv)
-    parser = build_parser()
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

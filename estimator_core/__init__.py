@@ -1,30 +1,43 @@
-"""The TPUEstimator API (model_fn/input_fn, per-shard batches, host loops) on TensorFlow 2.21."""
+"""The TPUEstimator API (model_fn/input_fn, per-shard batches, host loops) on TensorFlow 2.21.
 
-from estimator_core import export, tpu_estimator
-from estimator_core.config import InputPipelineConfig, RunConfig, TPUConfig, WarmStartSettings
-from estimator_core.estimator import TPUEstimator
-from estimator_core.exporters import BestExporter, Exporter, LatestExporter
-from estimator_core.hooks import NanLossError
-from estimator_core.mode_keys import ModeKeys
-from estimator_core.spec import EstimatorSpec, TPUEstimatorSpec
-from estimator_core.train_and_evaluate import EvalSpec, TrainSpec, train_and_evaluate
+Names are imported on first use, so `import estimator_core` (and the CLI) stays fast until the
+engine is actually needed.
+"""
 
-__all__ = [
-    "BestExporter",
-    "EvalSpec",
-    "Exporter",
-    "LatestExporter",
-    "TrainSpec",
-    "train_and_evaluate",
-    "EstimatorSpec",
-    "InputPipelineConfig",
-    "ModeKeys",
-    "NanLossError",
-    "RunConfig",
-    "TPUConfig",
-    "TPUEstimator",
-    "TPUEstimatorSpec",
-    "WarmStartSettings",
-    "export",
-    "tpu_estimator",
-]
+import importlib
+
+_EXPORTS = {
+    "BestExporter": "estimator_core.exporters",
+    "EstimatorSpec": "estimator_core.spec",
+    "EvalSpec": "estimator_core.train_and_evaluate",
+    "Exporter": "estimator_core.exporters",
+    "InputPipelineConfig": "estimator_core.config",
+    "LatestExporter": "estimator_core.exporters",
+    "ModeKeys": "estimator_core.mode_keys",
+    "NanLossError": "estimator_core.hooks",
+    "RunConfig": "estimator_core.config",
+    "TPUConfig": "estimator_core.config",
+    "TPUEstimator": "estimator_core.estimator",
+    "TPUEstimatorSpec": "estimator_core.spec",
+    "TrainSpec": "estimator_core.train_and_evaluate",
+    "WarmStartSettings": "estimator_core.config",
+    "train_and_evaluate": "estimator_core.train_and_evaluate",
+}
+_MODULES = ("compat", "export", "tpu_estimator")
+
+__all__ = sorted([*_EXPORTS, *_MODULES])
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif name in _MODULES:
+        value = importlib.import_module(f"estimator_core.{name}")
+    else:
+        raise AttributeError(f"module 'estimator_core' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
