@@ -9,7 +9,7 @@ import importlib
 _EXPORTS = {
     "BestExporter": "estimator_core.exporters",
     "EstimatorSpec": "estimator_core.spec",
-    "EvalSpec": "estimator_core.train_and_evaluate",
+    "EvalSpec": "estimator_core.outer_loops",
     "Exporter": "estimator_core.exporters",
     "InputPipelineConfig": "estimator_core.config",
     "LatestExporter": "estimator_core.exporters",
@@ -19,9 +19,9 @@ _EXPORTS = {
     "TPUConfig": "estimator_core.config",
     "TPUEstimator": "estimator_core.estimator",
     "TPUEstimatorSpec": "estimator_core.spec",
-    "TrainSpec": "estimator_core.train_and_evaluate",
+    "TrainSpec": "estimator_core.outer_loops",
     "WarmStartSettings": "estimator_core.config",
-    "train_and_evaluate": "estimator_core.train_and_evaluate",
+    "train_and_evaluate": "estimator_core.outer_loops",
 }
 _MODULES = ("compat", "export", "tpu_estimator")
 

@@ -286,7 +286,7 @@ class TPUEstimator:
         poll_secs=1.0,
     ) -> list[dict]:
         """Evaluates every new checkpoint as it appears in model_dir; see train_and_evaluate."""
-        from estimator_core.train_and_evaluate import evaluate_continuously
+        from estimator_core.outer_loops import evaluate_continuously
 
         return evaluate_continuously(
             self,
