@@ -45,7 +45,7 @@ class LoopReportHook(v1.train.SessionRunHook):
         self._writer = summary_writer
         self._save_summary_steps = save_summary_steps
         self._log_every = log_step_count_steps
-        self._total = total_steps
+        self.total_steps = total_steps
         self._last_log_step = None
         self._last_summary_step = None
         self.last_loss = None
@@ -74,8 +74,8 @@ class LoopReportHook(v1.train.SessionRunHook):
         if step - self._last_log_step >= self._log_every:
             rate = (step - self._last_log_step) / max(now - self._last_log_time, 1e-9)
             eta = ""
-            if self._total and rate > 0:
-                eta = f", ETA {max(self._total - step, 0) / rate:.0f}s"
+            if self.total_steps and rate > 0:
+                eta = f", ETA {max(self.total_steps - step, 0) / rate:.0f}s"
             log.info("global_step %d: loss = %.6g (%.1f steps/s%s)", step, loss, rate, eta)
             if self._writer is not None:
                 self._write_scalar("global_step/sec", rate, step)

@@ -1,151 +1,25 @@
-"""train(): builds the TRAIN graph around the in-graph loop and runs loops until the target step."""
+"""train(): the outer loop — runs in-graph loops until the target step, with hooks and checkpoints."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import time
 
 import tensorflow as tf
 
 from estimator_core import checkpoints
-from estimator_core.context import EngineContext, new_graph
+from estimator_core.context import EngineContext
 from estimator_core.graph_cache import GraphCache, LiveGraph, call_key
 from estimator_core.hooks import LoopReportHook, checkpoint_hook
-from estimator_core.inputs import InputSource, make_input_source
-from estimator_core.loop import TrainLoop, build_train_loop
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.model_dir_lock import ModelDirLock
 from estimator_core.preemption import PreemptionWatcher
-from estimator_core.replication import multi_worker, replication_for
-from estimator_core.session import HookedSession, restore_into, session_config, start_session
-from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of, validate_spec
+from estimator_core.session import HookedSession, restore_into, start_session
+from estimator_core.train_graph import TrainGraph, build_train_graph, point_at_loop_outputs
 
 log = logging.getLogger("estimator_core")
 v1 = tf.compat.v1
-TRAIN = ModeKeys.TRAIN
-
-
-@dataclasses.dataclass
-class TrainGraph:
-    """A built TRAIN graph and the handles the outer loop drives."""
-
-    graph: tf.Graph
-    loop: TrainLoop
-    sources: list[InputSource]
-    scaffold: v1.train.Scaffold
-    spec_hooks: tuple
-    global_step: tf.Variable
-    replication: object
-    specs: list = dataclasses.field(default_factory=list)
-    init_ops: list = dataclasses.field(default_factory=list)  # run once per new session
-
-
-def _host_call_tensors(spec) -> list:
-    """The flat list of TPUEstimatorSpec.host_call tensors (rank >= 1: they are concatenated)."""
-    if not isinstance(spec, TPUEstimatorSpec) or spec.host_call is None:
-        return []
-    tensors = tf.nest.flatten(spec.host_call[1])
-    for t in tensors:
-        if t.shape.rank == 0:
-            raise ValueError(
-                f"host_call tensor {t.name} is a scalar: host_call tensors are concatenated across "
-                "shards on their first dimension, so give them rank >= 1 (e.g. tf.reshape(x, [1]))"
-            )
-    return tensors
-
-
-def _call_host_fn(spec, carried: list):
-    fn, tensors = spec.host_call
-    values = tf.nest.pack_sequence_as(tensors, carried)
-    result = fn(**values) if isinstance(values, dict) else fn(*values)
-    return tf.group(*tf.nest.flatten(result)) if result is not None else tf.no_op()
-
-
-def build_train_graph(
-    ctx: EngineContext, input_fn, warm_start: bool, host_specs=None
-) -> TrainGraph:
-    """Calls input_fn once and model_fn once (inside the loop body) in a new graph.
-
-    A spec with host_call is built twice: the first build learns the host tensors' types, the
-    second carries the last step's values out of the loop and runs host_call on them.
-    """
-    graph = new_graph(ctx.config.tf_random_seed)
-    with graph.as_default():
-        if ctx.multi_worker:
-            replication = multi_worker(
-                ctx.batch_axis, ctx.per_host_input, session_config(ctx.config)
-            )
-        else:
-            replication = replication_for(ctx.strategy(TRAIN), ctx.batch_axis, ctx.per_host_input)
-        with replication.scope():
-            global_step = v1.train.get_or_create_global_step()
-        sources = [
-            make_input_source(ctx.call_input_fn(input_fn, TRAIN), TRAIN)
-            for _ in range(1 if ctx.per_host_input else replication.num_local)
-        ]
-        calls = iter(range(10**9))
-
-        def get_next():
-            # Per-host input: one source; per-shard input: the next source on each call.
-            return sources[next(calls) % len(sources)].get_next()
-
-        def call(features, labels):
-            return validate_spec(ctx.call_model_fn(features, labels, TRAIN), TRAIN)
-
-        specs = []
-
-        def step_fn(dep):
-            host_fn = _host_call_tensors if host_specs is not None else (lambda spec: [])
-            spec, train_op, loss, host = replication.train_step(get_next, call, dep, host_fn)
-            specs.append(spec)
-            return train_op, loss, host
-
-        with replication.loop_building():
-            loop = build_train_loop(step_fn, global_step, host_specs or ())
-        spec = specs[0]
-        rebuild_for = None
-        if host_specs is None and _host_call_tensors(spec):
-            rebuild_for = [
-                tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in _host_call_tensors(spec)
-            ]
-        init_ops = []
-        if host_specs:
-            # Runs on the host after each loop, on the last step's tensors from every shard.
-            loop.outputs["host_call"] = _call_host_fn(spec, loop.outputs["host_tensors"])
-            # tf.summary writers created in graph mode register their init ops here; TF has no
-            # public getter outside a default-writer context.
-            writer_inits = graph.get_collection("_SUMMARY_WRITER_V2")
-            init_ops += writer_inits
-            # Flushed after every loop, so host summaries reach disk as training goes.
-            with tf.control_dependencies([loop.outputs["host_call"]]):
-                flushes = [
-                    tf.raw_ops.FlushSummaryWriter(writer=op.inputs[0]) for op in writer_inits
-                ]
-                loop.outputs["host_call"] = tf.group(loop.outputs["host_call"], *flushes)
-        if ctx.warm_start is not None:
-            if warm_start:
-                checkpoints.apply_warm_start(ctx.warm_start)
-            else:
-                log.info(
-                    "warm_start_from %s not applied: model_dir has its own checkpoint, which wins",
-                    ctx.warm_start.ckpt_to_initialize_from,
-                )
-        scaffold = scaffold_of(spec, lambda: checkpoints.new_saver(ctx.config))
-    if rebuild_for is not None:
-        return build_train_graph(ctx, input_fn, warm_start, host_specs=rebuild_for)
-    return TrainGraph(
-        graph,
-        loop,
-        sources,
-        scaffold,
-        hooks_of(spec, TRAIN, ctx.config.is_chief),
-        global_step,
-        replication,
-        specs,
-        init_ops,
-    )
 
 
 def _target_step(current: int, steps: int | None, max_steps: int | None) -> int | None:
@@ -178,7 +52,10 @@ class LoopSizer:
         new_size = min(new_size, self._size * 10)
         if new_size != self._size:
             log.info(
-                "iterations_per_loop now %d (%.1f steps/s for a %gs budget)", new_size, rate, self._budget
+                "iterations_per_loop now %d (%.1f steps/s for a %gs budget)",
+                new_size,
+                rate,
+                self._budget,
             )
         self._size = new_size
 
@@ -214,7 +91,7 @@ def _build_live(ctx: EngineContext, input_fn, hooks, saving_listeners, key) -> L
         )
         all_hooks = [report, *(hooks or ()), *tg.spec_hooks]
         for hook in all_hooks:
-            _point_at_loop_outputs(hook, tg)
+            point_at_loop_outputs(hook, tg)
         if config.is_chief:
             all_hooks.append(
                 checkpoint_hook(
@@ -231,34 +108,13 @@ def _build_live(ctx: EngineContext, input_fn, hooks, saving_listeners, key) -> L
     return LiveGraph(key, tg.graph, session, all_hooks, tg, checkpoint=latest)
 
 
-def _point_at_loop_outputs(hook, tg: TrainGraph) -> None:
-    """Lets a LoggingTensorHook on the loss work across host loops.
-
-    Tensors built inside the in-graph loop cannot be fetched from outside it; the loss can,
-    as the loop's output (the last step's loss). Any other in-loop tensor is a clear error.
-    """
-    tensors = getattr(hook, "_tensors", None)
-    if not isinstance(hook, v1.train.LoggingTensorHook) or not isinstance(tensors, dict):
-        return
-    for tag, tensor in list(tensors.items()):
-        if not isinstance(tensor, tf.Tensor) or tensor.graph is tg.graph:
-            continue
-        if any(tensor is spec.loss for spec in tg.specs):
-            tensors[tag] = tg.loop.outputs["loss"]
-        else:
-            raise ValueError(
-                f"LoggingTensorHook tensor {tag!r} ({tensor.name}) is computed inside the "
-                "iterations_per_loop loop and cannot be fetched from the host; log the loss, or "
-                "a tensor built outside model_fn"
-            )
-
-
 def _train_key(input_fn, hooks, saving_listeners) -> tuple:
     return call_key(input_fn, *(hooks or ()), *(saving_listeners or ()))
 
 
-def _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache) -> LiveGraph:
-    key = _train_key(input_fn, hooks, saving_listeners)
+def _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache) -> tuple[LiveGraph, bool]:
+    """(live graph, whether it came from the cache)."""
+    key = call_key(input_fn, *(hooks or ()), *(saving_listeners or ()))
     live = cache.get(ModeKeys.TRAIN, key) if cache is not None else None
     if live is not None:
         latest = checkpoints.latest_checkpoint(ctx.model_dir)
@@ -270,11 +126,11 @@ def _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache) -> LiveGraph:
                 checkpoints.restore_candidates(ctx.model_dir),
             )
             live.checkpoint = latest
-        return live
+        return live, True
     live = _build_live(ctx, input_fn, hooks, saving_listeners, key)
     if cache is not None and not live.state.replication.session_target:
         cache.put(ModeKeys.TRAIN, live)
-    return live
+    return live, False
 
 
 def _train(
@@ -294,21 +150,17 @@ def _train(
                 "steps_per_sec": None,
                 "preempted": False,
             }
-    cached_before = (
-        cache is not None
-        and cache.get(ModeKeys.TRAIN, _train_key(input_fn, hooks, saving_listeners)) is not None
-    )
-    live = _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache)
+    live, reused = _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache)
     tg, session, report, config = live.state, live.session, live.hooks[0], ctx.config
     cached = cache is not None and cache.get(ModeKeys.TRAIN, live.key) is live
     try:
         with tg.graph.as_default():
             session.run([s.initializer for s in tg.sources if s.initializer is not None])
-            if tg.init_ops and not cached_before:
+            if tg.init_ops and not reused:
                 session.run(tg.init_ops)  # host_call's summary writers
             start = int(session.run(tg.global_step))
             target = _target_step(start, steps, max_steps)
-            report._total = target
+            report.total_steps = target
             hooked = HookedSession(session, live.hooks)
             per_run_limit = None if all(s.is_dataset for s in tg.sources) else 1
             if per_run_limit == 1:

@@ -1,0 +1,164 @@
+"""The TRAIN graph: input, model_fn replicated inside the in-graph loop, host_call, scaffold."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import tensorflow as tf
+
+from estimator_core import checkpoints
+from estimator_core.context import EngineContext, new_graph
+from estimator_core.inputs import InputSource, make_input_source
+from estimator_core.loop import TrainLoop, build_train_loop
+from estimator_core.mode_keys import ModeKeys
+from estimator_core.replication import multi_worker, replication_for
+from estimator_core.session import session_config
+from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of, validate_spec
+
+log = logging.getLogger("estimator_core")
+v1 = tf.compat.v1
+TRAIN = ModeKeys.TRAIN
+
+
+@dataclasses.dataclass
+class TrainGraph:
+    """A built TRAIN graph and the handles the outer loop drives."""
+
+    graph: tf.Graph
+    loop: TrainLoop
+    sources: list[InputSource]
+    scaffold: v1.train.Scaffold
+    spec_hooks: tuple
+    global_step: tf.Variable
+    replication: object
+    specs: list = dataclasses.field(default_factory=list)
+    init_ops: list = dataclasses.field(default_factory=list)  # run once per new session
+
+
+def _host_call_tensors(spec) -> list:
+    """The flat list of TPUEstimatorSpec.host_call tensors (rank >= 1: they are concatenated)."""
+    if not isinstance(spec, TPUEstimatorSpec) or spec.host_call is None:
+        return []
+    tensors = tf.nest.flatten(spec.host_call[1])
+    for t in tensors:
+        if t.shape.rank == 0:
+            raise ValueError(
+                f"host_call tensor {t.name} is a scalar: host_call tensors are concatenated across "
+                "shards on their first dimension, so give them rank >= 1 (e.g. tf.reshape(x, [1]))"
+            )
+    return tensors
+
+
+def _call_host_fn(spec, carried: list):
+    fn, tensors = spec.host_call
+    values = tf.nest.pack_sequence_as(tensors, carried)
+    result = fn(**values) if isinstance(values, dict) else fn(*values)
+    return tf.group(*tf.nest.flatten(result)) if result is not None else tf.no_op()
+
+
+def build_train_graph(
+    ctx: EngineContext, input_fn, warm_start: bool, host_specs=None
+) -> TrainGraph:
+    """Calls input_fn once and model_fn once (inside the loop body) in a new graph.
+
+    A spec with host_call is built twice: the first build learns the host tensors' types, the
+    second carries the last step's values out of the loop and runs host_call on them.
+    """
+    graph = new_graph(ctx.config.tf_random_seed)
+    with graph.as_default():
+        if ctx.multi_worker:
+            replication = multi_worker(
+                ctx.batch_axis, ctx.per_host_input, session_config(ctx.config)
+            )
+        else:
+            replication = replication_for(ctx.strategy(TRAIN), ctx.batch_axis, ctx.per_host_input)
+        with replication.scope():
+            global_step = v1.train.get_or_create_global_step()
+        sources = [
+            make_input_source(ctx.call_input_fn(input_fn, TRAIN), TRAIN)
+            for _ in range(1 if ctx.per_host_input else replication.num_local)
+        ]
+        calls = iter(range(10**9))
+
+        def get_next():
+            # Per-host input: one source; per-shard input: the next source on each call.
+            return sources[next(calls) % len(sources)].get_next()
+
+        def call(features, labels):
+            return validate_spec(ctx.call_model_fn(features, labels, TRAIN), TRAIN)
+
+        specs = []
+
+        def step_fn(dep):
+            host_fn = _host_call_tensors if host_specs is not None else (lambda spec: [])
+            spec, train_op, loss, host = replication.train_step(get_next, call, dep, host_fn)
+            specs.append(spec)
+            return train_op, loss, host
+
+        with replication.loop_building():
+            loop = build_train_loop(step_fn, global_step, host_specs or ())
+        spec = specs[0]
+        rebuild_for = None
+        if host_specs is None and _host_call_tensors(spec):
+            rebuild_for = [
+                tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in _host_call_tensors(spec)
+            ]
+        init_ops = []
+        if host_specs:
+            # Runs on the host after each loop, on the last step's tensors from every shard.
+            loop.outputs["host_call"] = _call_host_fn(spec, loop.outputs["host_tensors"])
+            # tf.summary writers created in graph mode register their init ops here; TF has no
+            # public getter outside a default-writer context.
+            writer_inits = graph.get_collection("_SUMMARY_WRITER_V2")
+            init_ops += writer_inits
+            # Flushed after every loop, so host summaries reach disk as training goes.
+            with tf.control_dependencies([loop.outputs["host_call"]]):
+                flushes = [
+                    tf.raw_ops.FlushSummaryWriter(writer=op.inputs[0]) for op in writer_inits
+                ]
+                loop.outputs["host_call"] = tf.group(loop.outputs["host_call"], *flushes)
+        if ctx.warm_start is not None:
+            if warm_start:
+                checkpoints.apply_warm_start(ctx.warm_start)
+            else:
+                log.info(
+                    "warm_start_from %s not applied: model_dir has its own checkpoint, which wins",
+                    ctx.warm_start.ckpt_to_initialize_from,
+                )
+        scaffold = scaffold_of(spec, lambda: checkpoints.new_saver(ctx.config))
+    if rebuild_for is not None:
+        return build_train_graph(ctx, input_fn, warm_start, host_specs=rebuild_for)
+    return TrainGraph(
+        graph,
+        loop,
+        sources,
+        scaffold,
+        hooks_of(spec, TRAIN, ctx.config.is_chief),
+        global_step,
+        replication,
+        specs,
+        init_ops,
+    )
+
+
+def point_at_loop_outputs(hook, tg: TrainGraph) -> None:
+    """Lets a LoggingTensorHook on the loss work across host loops.
+
+    Tensors built inside the in-graph loop cannot be fetched from outside it; the loss can,
+    as the loop's output (the last step's loss). Any other in-loop tensor is a clear error.
+    """
+    tensors = getattr(hook, "_tensors", None)
+    if not isinstance(hook, v1.train.LoggingTensorHook) or not isinstance(tensors, dict):
+        return
+    for tag, tensor in list(tensors.items()):
+        if not isinstance(tensor, tf.Tensor) or tensor.graph is tg.graph:
+            continue
+        if any(tensor is spec.loss for spec in tg.specs):
+            tensors[tag] = tg.loop.outputs["loss"]
+        else:
+            raise ValueError(
+                f"LoggingTensorHook tensor {tag!r} ({tensor.name}) is computed inside the "
+                "iterations_per_loop loop and cannot be fetched from the host; log the loss, or "
+                "a tensor built outside model_fn"
+            )
