@@ -1,0 +1,194 @@
+"""The exporter: blessed-only SavedModels that serve what predict gives, push.json, `tpuest export`."""
+
+import json
+import os
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components import artifacts, evaluator, exporter, trainer
+from components.cli import main
+from components.trainer import model_dir as model_dir_lib
+from tests.components import penguins_fixtures
+from tests.components.penguins_fixtures import raw_penguin_rows
+
+penguins_examples = penguins_fixtures.penguins_examples
+penguins_model = penguins_fixtures.penguins_model
+penguins_evaluation = penguins_fixtures.penguins_evaluation
+
+
+INT_COLUMNS = ("flipper_length_mm", "body_mass_g", "year")  # as prepare inferred them
+
+
+def versions(base):
+    return sorted(d for d in os.listdir(base) if d.isdigit())
+
+
+@pytest.fixture(scope="module")
+def pushed(tmp_path_factory, penguins_model, penguins_evaluation):
+    base = str(tmp_path_factory.mktemp("serving") / "base")
+    return exporter.run(
+        penguins_model.model_dir, base, evaluation_dir=penguins_evaluation.output_dir
+    )
+
+
+def predicted_classes(model_dir, features, work_dir):
+    model = model_dir_lib.load(model_dir)
+    est = model.estimator(work_dir=str(work_dir))
+
+    def input_fn(params):
+        return tf.data.Dataset.from_tensor_slices(features).batch(params["batch_size"])
+
+    checkpoint = tf.train.latest_checkpoint(model_dir)
+    classes = [p["classes"] for p in est.predict(input_fn, checkpoint_path=checkpoint)]
+    est.close()
+    return np.array(classes)
+
+
+def test_blessed_model_is_exported_with_its_push_record(pushed, penguins_model):
+    assert pushed.pushed and not pushed.forced and pushed.reason == "blessed"
+    assert versions(pushed.export_base) == [os.path.basename(pushed.export_path)]
+    assert pushed.global_step == penguins_fixtures.TRAIN_STEPS
+    assert pushed.checkpoint == os.path.join(
+        penguins_model.model_dir, f"model.ckpt-{penguins_fixtures.TRAIN_STEPS}"
+    )
+    with open(os.path.join(pushed.export_base, artifacts.PUSH_FILE)) as f:
+        record = json.load(f)
+    assert record["pushed"] and record["export_path"] == pushed.export_path
+    assert record["metrics"]["accuracy"] > 0.9
+    with open(os.path.join(pushed.export_path, "assets.extra", artifacts.PUSH_FILE)) as f:
+        inside = json.load(f)
+    assert inside["checkpoint"] == pushed.checkpoint and inside["global_step"] == 300
+    assert inside["pushed_at"] and inside["forced"] is False
+    assert not [d for d in os.listdir(pushed.export_base) if d.startswith(".temp")]
+
+
+def test_export_serves_the_classes_predict_gives_for_raw_rows(pushed, penguins_model, tmp_path):
+    features = raw_penguin_rows()
+    expected = predicted_classes(penguins_model.model_dir, features, tmp_path)
+    loaded = tf.saved_model.load(pushed.export_path)
+    assert {"serving_default", "serving_default:raw", "classification"} <= set(loaded.signatures)
+    served = loaded.signatures["serving_default:raw"](
+        **{name: tf.constant(values) for name, values in features.items()}
+    )
+    np.testing.assert_array_equal(served["classes"].numpy(), expected)
+    with open(penguins_fixtures.penguins_csv()) as f:
+        species = np.array([line.split(",")[0] for line in f.read().split()[1:]])
+    assert np.mean(expected.astype(str) == species) > 0.9
+
+
+def test_the_example_signature_parses_serialized_rows(pushed, penguins_model, tmp_path):
+    features = raw_penguin_rows(limit=20)
+    serialized = []
+    for i in range(20):
+        feature = {}
+        for name, values in features.items():
+            value = values[i]
+            if isinstance(value, str):
+                if value:
+                    feature[name] = tf.train.Feature(
+                        bytes_list=tf.train.BytesList(value=[value.encode()])
+                    )
+            elif not np.isnan(value) and name in INT_COLUMNS:
+                feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
+            elif not np.isnan(value):
+                feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
+        example = tf.train.Example(features=tf.train.Features(feature=feature))
+        serialized.append(example.SerializeToString())
+    loaded = tf.saved_model.load(pushed.export_path)
+    served = loaded.signatures["serving_default"](examples=tf.constant(serialized))
+    expected = predicted_classes(penguins_model.model_dir, features, tmp_path)
+    np.testing.assert_array_equal(served["classes"].numpy(), expected)
+    scores = loaded.signatures["classification"](inputs=tf.constant(serialized))["scores"]
+    np.testing.assert_allclose(scores.numpy(), served["probabilities"].numpy(), rtol=1e-6)
+
+
+def test_not_blessed_exports_nothing_and_says_why(tmp_path, penguins_examples, penguins_model):
+    evaluation = str(tmp_path / "eval")
+    evaluator.run(
+        penguins_examples, penguins_model.model_dir, evaluation, thresholds=["accuracy>1"]
+    )
+    base = str(tmp_path / "serving")
+    result = exporter.run(penguins_model.model_dir, base, evaluation_dir=evaluation)
+    assert not result.pushed and result.export_path is None
+    assert result.reason.startswith("not blessed: accuracy = ")
+    assert versions(base) == []
+    with open(os.path.join(base, artifacts.PUSH_FILE)) as f:
+        assert json.load(f)["pushed"] is False
+
+    forced = exporter.run(penguins_model.model_dir, base, evaluation_dir=evaluation, force=True)
+    assert forced.pushed and forced.forced and forced.reason.startswith("forced")
+    with open(os.path.join(forced.export_path, "assets.extra", artifacts.PUSH_FILE)) as f:
+        assert json.load(f)["forced"] is True
+
+
+def test_a_dir_without_a_marker_is_refused(tmp_path, penguins_model):
+    with pytest.raises(FileNotFoundError, match="neither BLESSED nor NOT_BLESSED"):
+        exporter.run(penguins_model.model_dir, str(tmp_path / "s"), evaluation_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="give the evaluation dir"):
+        exporter.run(penguins_model.model_dir, str(tmp_path / "s"))
+
+
+def test_export_cli_pushes_and_reports_not_pushed(
+    tmp_path, penguins_model, penguins_evaluation, capsys
+):
+    base = tmp_path / "serving"
+    argv = ["export", "--model-dir", penguins_model.model_dir, "--export-base", str(base)]
+    assert main([*argv, "--evaluation", penguins_evaluation.output_dir]) == 0
+    assert "Pushed global_step 300 (blessed) to " in capsys.readouterr().out
+    not_blessed = tmp_path / "nb"
+    not_blessed.mkdir()
+    (not_blessed / artifacts.NOT_BLESSED).write_text("accuracy too low\n")
+    assert main([*argv, "--evaluation", str(not_blessed)]) == 0
+    assert "Not pushed: not blessed" in capsys.readouterr().out
+    assert len(versions(base)) == 1
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert "give --evaluation" in capsys.readouterr().err
+
+
+USER_MODULE = """
+import tensorflow as tf
+
+from components import data
+from components.default_model import model_fn, params  # noqa: F401 (the module's contract)
+from estimator_core.export import ServingInputReceiver
+
+params = {**params, "hidden_units": [8]}
+calls = []
+
+
+def make_input_fn(examples_dir, split, schema, label):
+    calls.append(split)
+    return data.make_input_fn(examples_dir, split, schema, label, seed=1)
+
+
+def serving_input_receiver_fn(schema):
+    # Raw features only: one float or string placeholder per feature.
+    features = {
+        c.name: tf.compat.v1.placeholder(tf.string if c.type == "string" else tf.float32, [None],
+                                         name=c.name)
+        for c in schema.features
+    }
+    return ServingInputReceiver(features, features)
+"""
+
+
+def test_a_user_module_drives_training_evaluation_and_serving(tmp_path, penguins_examples):
+    module_path = tmp_path / "my_model.py"
+    module_path.write_text(textwrap.dedent(USER_MODULE))
+    model = trainer.run(
+        penguins_examples, str(tmp_path / "m"), train_steps=20, module_file_path=str(module_path)
+    )
+    assert model.module_sha256 and model.module_file == str(module_path)
+    assert dict(tf.train.list_variables(model.model_dir))["hidden_0/kernel"][1] == 8
+    evaluation = evaluator.run(penguins_examples, model.model_dir, str(tmp_path / "e"))
+    assert evaluation.blessed  # the module recorded in trainer.json was used again
+    result = exporter.run(model.model_dir, str(tmp_path / "s"), evaluation_dir=str(tmp_path / "e"))
+    signature = tf.saved_model.load(result.export_path).signatures["serving_default"]
+    assert set(signature.structured_input_signature[1]) == {
+        c for c in raw_penguin_rows(1) if c != "species"
+    }
