@@ -31,6 +31,8 @@ class EngineContext:
     strategies: dict[str, Any] = dataclasses.field(default_factory=dict)
     batch_axis: Any = None
     warm_start: WarmStartSettings | None = None
+    tpu_target: str = ""  # the resolved TPU master, set when a call needs the TPU
+    tpu_cluster_def: Any = None
 
     def batch_size(self, mode: str) -> int | None:
         """The global batch size for `mode` (None when not set)."""
@@ -50,6 +52,9 @@ class EngineContext:
         )
 
     def num_replicas(self, mode: str) -> int:
+        if self.use_tpu:
+            # Training runs on the TPU cores; evaluation and prediction run on the host CPU.
+            return (self.config.tpu_config.num_shards or 1) if mode == ModeKeys.TRAIN else 1
         if mode == ModeKeys.TRAIN and self.multi_worker:
             return self.config.num_worker_replicas
         strategy = self.strategy(mode)

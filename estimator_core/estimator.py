@@ -192,11 +192,14 @@ class TPUEstimator:
 
         return bound_model_fn
 
-    def _require_tpu(self, mode: str) -> None:
-        if self._ctx.use_tpu:
-            from estimator_core import tpu
+    def _context_for(self, mode: str) -> EngineContext:
+        """The engine context for a call; with use_tpu, resolves the TPU first (or fails clearly)."""
+        if not self._ctx.use_tpu:
+            return self._ctx
+        from estimator_core import tpu
 
-            tpu.require_tpu(self.config, mode)
+        resolver, devices = tpu.require_tpu(self.config, mode)
+        return tpu.context_on_tpu(self._ctx, resolver, devices)
 
     def train(self, input_fn, hooks=None, steps=None, max_steps=None, saving_listeners=None):
         """Trains for `steps` more steps or up to `max_steps` (or until input ends); returns self."""
@@ -204,9 +207,9 @@ class TPUEstimator:
             raise ValueError("Can not provide both steps and max_steps.")
         _check_steps("steps", steps)
         _check_steps("max_steps", max_steps)
-        self._require_tpu(ModeKeys.TRAIN)
+        ctx = self._context_for(ModeKeys.TRAIN)
         self.last_train_result = training.run_train(
-            self._ctx,
+            ctx,
             input_fn,
             hooks=hooks,
             steps=steps,
@@ -220,7 +223,11 @@ class TPUEstimator:
         """Evaluates `steps` batches (or all input) and returns the metrics, loss and global_step."""
         _check_steps("steps", steps)
         if self._ctx.batch_size(ModeKeys.EVAL) is not None:
-            self._require_tpu(ModeKeys.EVAL)
+            self._context_for(ModeKeys.EVAL)
+            if self._ctx.use_tpu:
+                log.warning(
+                    "evaluation on TPU cores is not implemented: evaluating on the host CPU"
+                )
         checkpoint = checkpoints.require_checkpoint(self.model_dir, checkpoint_path)
         return evaluation.run_evaluate(
             self._ctx,

@@ -308,3 +308,72 @@ def replication_for(strategy, batch_axis, per_host_input: bool, target: str = ""
         per_host_input=per_host_input,
         target=target,
     )
+
+
+class TPUReplicated:
+    """Training replicated over TPU cores with `tf.compat.v1.tpu.replicate` inside the host loop.
+
+    As in the original TPUEstimator, gradients are combined across cores only when model_fn
+    wraps its optimizer in `tf.compat.v1.tpu.CrossShardOptimizer`. The TPU system is
+    initialized once per session (`init_ops`). Unverified on TPU hardware: on machines without
+    a TPU only the graph is built and checked.
+    """
+
+    def __init__(
+        self,
+        num_shards: int,
+        target: str = "",
+        cluster_def=None,
+        batch_axis=None,
+        per_host_input: bool = True,
+    ):
+        self.num_replicas = self.num_local = num_shards
+        self.session_target = target
+        self._cluster_def = cluster_def
+        self.batch_axis = batch_axis
+        self.per_host_input = per_host_input
+
+    def session_config(self, config: v1.ConfigProto) -> v1.ConfigProto:
+        merged = v1.ConfigProto()
+        merged.CopyFrom(config)
+        merged.isolate_session_state = True
+        if self._cluster_def is not None:
+            merged.cluster_def.CopyFrom(self._cluster_def)
+        return merged
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+    def loop_building(self):
+        return _control_flow_v1()
+
+    def init_ops(self) -> list:
+        return [v1.tpu.initialize_system()]
+
+    def train_step(self, get_next, call: CallModelFn, dep, host_fn=lambda spec: []):
+        with tf.control_dependencies([dep]):
+            if self.per_host_input:
+                features, labels = get_next()
+                shards = shard_batch(
+                    features, labels, self.num_shards, self.batch_axis, require_even=True
+                )
+            else:
+                shards = [get_next() for _ in range(self.num_shards)]
+        structure = shards[0]
+        specs = []
+
+        def core_fn(*flat):
+            spec = call(*tf.nest.pack_sequence_as(structure, list(flat)))
+            specs.append(spec)
+            with tf.control_dependencies([spec.train_op]):
+                return [tf.cast(tf.identity(spec.loss), tf.float32), *host_fn(spec)]
+
+        outputs = v1.tpu.replicate(core_fn, inputs=[tf.nest.flatten(s) for s in shards])
+        loss = tf.add_n([out[0] for out in outputs]) / float(self.num_shards)
+        host = [tf.concat([out[k] for out in outputs], axis=0) for k in range(1, len(outputs[0]))]
+        train_op = tf.group(*[out[0] for out in outputs])
+        return specs[0], train_op, loss, host
+
+    @property
+    def num_shards(self) -> int:
+        return self.num_replicas

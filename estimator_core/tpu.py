@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 
@@ -39,7 +40,7 @@ def require_tpu(config, mode: str):
     resolver = resolve_cluster(config)
     master = resolver.master() if hasattr(resolver, "master") else ""
     try:
-        devices = tf.config.experimental_connect_to_cluster(resolver) or []
+        tf.config.experimental_connect_to_cluster(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as e:
         raise TPUNotFoundError(
             f"use_tpu=True ({mode}): cannot connect to TPU at {master or resolver!r}: {e}. "
@@ -52,4 +53,18 @@ def require_tpu(config, mode: str):
             "use TPUEstimator(use_tpu=False) to run on CPU/GPU"
         )
     log.info("TPU resolved at %s: %d cores", master, len(tpu_devices))
-    return resolver, devices
+    return resolver, tpu_devices
+
+
+def context_on_tpu(ctx, resolver, tpu_devices):
+    """`ctx` for a call on the resolved TPU: its master, cluster and (default) one shard per core."""
+    cluster_spec = resolver.cluster_spec()
+    tpu_config = ctx.config.tpu_config
+    if tpu_config.num_shards is None:
+        tpu_config = tpu_config.replace(num_shards=len(tpu_devices))
+    return dataclasses.replace(
+        ctx,
+        config=ctx.config.replace(tpu_config=tpu_config),
+        tpu_target=resolver.master(),
+        tpu_cluster_def=cluster_spec.as_cluster_def() if cluster_spec.jobs else None,
+    )

@@ -15,7 +15,8 @@ v1 = tf.compat.v1
 def host_call_model_fn(model_dir):
     def model_fn(features, labels, mode, params):
         spec = linear_model_fn(features, labels, mode, params)
-        gs = tf.reshape(v1.train.get_global_step(), [1])
+        with tf.control_dependencies([spec.train_op]):  # read after this step's increment
+            gs = tf.reshape(tf.identity(v1.train.get_global_step()), [1])
         batch_loss = tf.reshape(spec.loss, [1])
         per_example = tf.reduce_sum(spec.predictions["logits"], axis=1)
 
@@ -50,9 +51,8 @@ def test_host_call_runs_once_per_loop_with_the_last_steps_tensors(tmp_path):
     est = estimator(tmp_path, model_fn=host_call_model_fn(str(tmp_path)), iterations=5, batch=8)
     est.train(train_input_fn(), steps=15)
     scalars = host_scalars(tmp_path)
-    # Written after each loop; the step inside is the global step of the loop's last step
-    # (read before that step's increment).
-    assert [step for step, _ in scalars["examples"]] == [4, 9, 14]
+    # Written after each loop, with the global step reached by the loop's last step.
+    assert [step for step, _ in scalars["examples"]] == [5, 10, 15]
     assert all(n == 8 for _, n in scalars["examples"])
     assert np.isfinite([v for _, v in scalars["host_loss"]]).all()
 
