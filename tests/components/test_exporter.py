@@ -192,3 +192,99 @@ def test_a_user_module_drives_training_evaluation_and_serving(tmp_path, penguins
     assert set(signature.structured_input_signature[1]) == {
         c for c in raw_penguin_rows(1) if c != "species"
     }
+
+
+def chain_pipeline():
+    """prepare -> train -> evaluate -> export, plus a rejected evaluation and its skipped export."""
+    from typing import NamedTuple
+
+    from kfp import dsl
+
+    from components.evaluator.component import evaluator as evaluator_op
+    from components.exporter.component import exporter as exporter_op
+    from components.prepare.component import prepare as prepare_op
+    from components.trainer.component import trainer as trainer_op
+
+    class Outputs(NamedTuple):
+        examples: dsl.Dataset
+        model: dsl.Model
+        evaluation: dsl.Artifact
+        metrics: dsl.Metrics
+        classification: dsl.ClassificationMetrics
+        blessing: dsl.Artifact
+        blessed: bool
+        pushed_model: dsl.Model
+        pushed: bool
+        rejected: bool
+        skipped_model: dsl.Model
+        skipped: bool
+
+    @dsl.pipeline(name="components-chain")
+    def chain(csv: str) -> Outputs:
+        examples = prepare_op(input_pattern=csv, label="species").outputs["examples"]
+        train = trainer_op(
+            examples=examples, train_steps=200, seed=0, params={"hidden_units": [16]}
+        )
+        model = train.outputs["model"]
+        evaluation = evaluator_op(
+            examples=examples, model=model, thresholds=["accuracy>=0.9"], slice_by=["island"]
+        )
+        push = exporter_op(model=model, blessing=evaluation.outputs["blessing"])
+        rejected = evaluator_op(examples=examples, model=model, thresholds=["accuracy>1"])
+        skipped = exporter_op(model=model, blessing=rejected.outputs["blessing"])
+        return Outputs(
+            examples=examples,
+            model=model,
+            evaluation=evaluation.outputs["evaluation"],
+            metrics=evaluation.outputs["metrics"],
+            classification=evaluation.outputs["classification_metrics"],
+            blessing=evaluation.outputs["blessing"],
+            blessed=evaluation.outputs["Output"],
+            pushed_model=push.outputs["pushed_model"],
+            pushed=push.outputs["Output"],
+            rejected=rejected.outputs["Output"],
+            skipped_model=skipped.outputs["pushed_model"],
+            skipped=skipped.outputs["Output"],
+        )
+
+    return chain
+
+
+@pytest.mark.slow
+def test_prepare_train_evaluate_export_as_a_kfp_local_pipeline(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # kfp.local leaves its temp dirs here
+    from kfp import local
+
+    from components.datasets import penguins_csv
+
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"))
+    out = chain_pipeline()(csv=penguins_csv()).outputs
+
+    model, examples = out["model"], out["examples"]
+    assert tf.train.latest_checkpoint(model.path).endswith("model.ckpt-200")
+    assert model.metadata["global_step"] == 200 and model.metadata["loss"] < 0.5
+    assert model.metadata["module_file"] == "components.default_model"
+    assert model.metadata["params"] == {"hidden_units": [16]}
+    assert model.metadata["examples"] == examples.uri
+
+    assert out["blessed"] is True
+    metrics = out["metrics"]
+    assert metrics.metadata["accuracy"] >= 0.9
+    with open(metrics.path) as f:
+        assert json.load(f)["example_count"] == 55
+    confusion = out["classification"].metadata["confusionMatrix"]
+    assert [c["displayName"] for c in confusion["annotationSpecs"]] == [
+        "Adelie", "Chinstrap", "Gentoo"
+    ]  # fmt: skip
+    assert os.path.exists(os.path.join(out["blessing"].path, artifacts.BLESSED))
+    assert os.path.exists(os.path.join(out["evaluation"].path, artifacts.SLICES_FILE))
+
+    assert out["pushed"] is True
+    pushed_model = out["pushed_model"]
+    export_path = pushed_model.metadata["export_path"]
+    assert os.path.dirname(export_path) == pushed_model.path
+    assert "serving_default:raw" in tf.saved_model.load(export_path).signatures
+
+    assert out["rejected"] is False and out["skipped"] is False
+    assert out["skipped_model"].metadata["pushed"] is False
+    assert versions(out["skipped_model"].path) == []
