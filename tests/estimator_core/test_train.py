@@ -185,7 +185,9 @@ def nan_model_fn(features, labels, mode, params):
     loss = v1.losses.sparse_softmax_cross_entropy(labels, logits)
     # From step 7 on the loss is NaN.
     loss = loss + tf.where(gs >= 6, np.float32(np.nan), np.float32(0.0))
-    train_op = v1.train.GradientDescentOptimizer(0.1).minimize(loss, global_step=gs)
+    # The step's read of gs must happen before its increment, or the NaN step would vary.
+    with tf.control_dependencies([loss]):
+        train_op = v1.train.GradientDescentOptimizer(0.1).minimize(loss, global_step=gs)
     return TPUEstimatorSpec(mode, loss=loss, train_op=train_op)
 
 
