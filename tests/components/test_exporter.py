@@ -288,3 +288,12 @@ def test_prepare_train_evaluate_export_as_a_kfp_local_pipeline(tmp_path, monkeyp
     assert out["rejected"] is False and out["skipped"] is False
     assert out["skipped_model"].metadata["pushed"] is False
     assert versions(out["skipped_model"].path) == []
+
+
+def test_the_evaluated_checkpoint_is_exported_not_a_newer_one(tmp_path, penguins_examples):
+    model_dir = str(tmp_path / "m")
+    trainer.run(penguins_examples, model_dir, train_steps=10, save_checkpoints_steps=10)
+    evaluator.run(penguins_examples, model_dir, str(tmp_path / "e"))
+    trainer.run(penguins_examples, model_dir, train_steps=20, save_checkpoints_steps=10)
+    result = exporter.run(model_dir, str(tmp_path / "s"), evaluation_dir=str(tmp_path / "e"))
+    assert result.global_step == 10 and result.checkpoint.endswith("model.ckpt-10")
