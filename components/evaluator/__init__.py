@@ -128,7 +128,12 @@ def run(
     if unknown:
         features = [c.name for c in model.schema.features]
         raise UnknownFeatureError(f"slice_by {unknown}: not features of the schema {features}")
-    baseline = model_dir_lib.load(baseline_model_dir) if baseline_model_dir else None
+    baseline = None
+    if baseline_model_dir:
+        try:
+            baseline = model_dir_lib.load(baseline_model_dir)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"baseline: {e} (pass no baseline on a first run)") from e
     tensorboard = f"{output_dir}/{TENSORBOARD_DIR}"
 
     log.info("evaluating %s on %s/%s", checkpoint or model_dir, examples_dir, split)

@@ -220,3 +220,14 @@ def test_a_model_dir_without_checkpoints_exits_1(tmp_path, penguins_examples, ca
             "--output", str(tmp_path / "e")]  # fmt: skip
     assert main(argv) == 1
     assert "no checkpoint in model_dir" in capsys.readouterr().err
+
+
+def test_a_baseline_without_checkpoints_is_named(tmp_path, penguins_examples, penguins_model):
+    with pytest.raises(FileNotFoundError, match="baseline: no checkpoint in model_dir"):
+        evaluator.run(
+            penguins_examples,
+            penguins_model.model_dir,
+            str(tmp_path / "e"),
+            baseline_model_dir=str(tmp_path / "none"),
+        )
+    assert not (tmp_path / "e").exists()
