@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -170,3 +172,24 @@ def test_help_has_an_example(command, capsys):
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "example:" in out and f"tpuest {command} " in out
+
+
+def test_replicas_from_the_cli_in_a_fresh_process(tmp_path, penguins_examples):
+    # A fresh process has one CPU device: the trainer splits it into logical devices itself.
+    argv = [sys.executable, "-m", "components.cli", "train", "--examples", penguins_examples,
+            "--model-dir", str(tmp_path / "m"), "--train-steps", "4", "--replicas", "2",
+            "--train-batch-size", "8"]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "mirrored training over /cpu:0, /cpu:1" in proc.stderr
+    assert "global_step=4" in proc.stdout
+
+
+def test_multi_worker_leaves_the_strategy_to_the_engine(monkeypatch):
+    from components.trainer.strategies import make_strategy
+
+    cluster = {"worker": ["localhost:1", "localhost:2"]}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"index": 0}}))
+    assert make_strategy("multi_worker") is None  # built from TF_CONFIG by the engine
+    with pytest.raises(ValueError, match="replicas is per machine"):
+        make_strategy("multi_worker", replicas=2)
