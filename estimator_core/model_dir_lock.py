@@ -34,8 +34,9 @@ def _is_local(path: str) -> bool:
 class ModelDirLock:
     """Held for the duration of train() on the chief; a no-op for remote (gs://, s3://) dirs."""
 
-    def __init__(self, model_dir: str):
+    def __init__(self, model_dir: str, activity: str = "trained"):
         self.path = os.path.join(model_dir, LOCK_FILE)
+        self._activity = activity
         self._held = False
 
     def acquire(self) -> None:
@@ -51,7 +52,7 @@ class ModelDirLock:
                 holder = self._holder()
                 if holder.get("pid") == os.getpid() and holder.get("host") == me["host"]:
                     raise ModelDirLockedError(
-                        f"model_dir {os.path.dirname(self.path)} is already being trained by this "
+                        f"{os.path.dirname(self.path)} is already being {self._activity} by this "
                         "process (train() called again from a hook or another thread?)"
                     ) from None
                 if holder.get("host") == me["host"] and not _alive(int(holder.get("pid", -1))):
@@ -64,9 +65,9 @@ class ModelDirLock:
                     os.unlink(self.path)
                     continue
                 raise ModelDirLockedError(
-                    f"model_dir {os.path.dirname(self.path)} is being trained by process "
-                    f"{holder.get('pid')} on host {holder.get('host')}; only one trainer may write "
-                    f"a model_dir (if that process is gone, delete {self.path})"
+                    f"{os.path.dirname(self.path)} is being {self._activity} by process "
+                    f"{holder.get('pid')} on host {holder.get('host')}; only one writer at a time "
+                    f"(if that process is gone, delete {self.path})"
                 ) from None
             with os.fdopen(fd, "w") as f:
                 json.dump(me, f)

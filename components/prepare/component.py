@@ -16,8 +16,13 @@ def prepare(
     schema_path: str = "",
     beam_options: str = "",
     direct_num_workers: int = 1,
+    cache_key: str = "",
 ):
-    """Raw CSV / JSON Lines (comma-separated patterns) -> the examples artifact directory."""
+    """Raw CSV / JSON Lines (comma-separated patterns) -> the examples artifact directory.
+
+    `cache_key` is not used by the step itself: pipelines set it to a fingerprint of the input
+    files and of this code, so KFP's cache reuses a prepare output only for the same data and code.
+    """
     # Lightweight components run as copied source: every import lives in the body.
     import shlex
 
@@ -39,3 +44,4 @@ def prepare(
     examples.metadata["dead_letter"] = result.dead_letter
     examples.metadata["input_rows"] = result.input_rows
     examples.metadata["splits"] = list(result.counts)
+    examples.metadata["cache_key"] = cache_key

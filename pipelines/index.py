@@ -1,0 +1,81 @@
+"""The run index under a local root: one record per pipeline run, written atomically."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+
+INDEX_FILE = "index.json"
+
+
+@dataclasses.dataclass
+class RunRecord:
+    """What a local pipeline run did: when, with what, and what came out."""
+
+    run_id: str
+    started: str
+    parameters: dict
+    status: str = "running"
+    finished: str | None = None
+    metrics: dict = dataclasses.field(default_factory=dict)
+    blessed: bool | None = None
+    blessing_reason: str | None = None
+    model_dir: str | None = None
+    evaluation_dir: str | None = None
+    export_path: str | None = None
+    report: str | None = None
+    error: str | None = None
+
+
+def load(root: str) -> list[RunRecord]:
+    path = os.path.join(root, INDEX_FILE)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        try:
+            return [RunRecord(**r) for r in json.load(f)]
+        except (json.JSONDecodeError, TypeError) as e:
+            raise ValueError(f"{path} is not a run index: {e}") from e
+
+
+def save(root: str, records: list[RunRecord]) -> None:
+    """Writes the whole index to a temporary file and renames it over the old one."""
+    fd, temp = tempfile.mkstemp(prefix=".index-", dir=root)
+    with os.fdopen(fd, "w") as f:
+        json.dump([dataclasses.asdict(r) for r in records], f, indent=2)
+    os.replace(temp, os.path.join(root, INDEX_FILE))
+
+
+def upsert(root: str, record: RunRecord) -> None:
+    records = [r for r in load(root) if r.run_id != record.run_id]
+    save(root, records + [record])
+
+
+def latest_blessed(records: list[RunRecord]) -> RunRecord | None:
+    """The newest blessed run whose model_dir is still on disk (the next run's baseline)."""
+    for record in reversed(records):
+        if record.blessed and record.model_dir and os.path.isdir(record.model_dir):
+            return record
+    return None
+
+
+def format_table(records: list[RunRecord]) -> str:
+    """A plain-text table of runs for `tpuest pipeline runs`."""
+    rows = [("run", "status", "accuracy", "loss", "blessed", "export")]
+    for r in records:
+        accuracy = r.metrics.get("accuracy")
+        loss = r.metrics.get("loss")
+        rows.append(
+            (
+                r.run_id,
+                r.status,
+                f"{accuracy:.4f}" if isinstance(accuracy, (int, float)) else "-",
+                f"{loss:.4f}" if isinstance(loss, (int, float)) else "-",
+                {True: "yes", False: "no", None: "-"}[r.blessed],
+                r.export_path or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)

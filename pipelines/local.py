@@ -1,0 +1,223 @@
+"""Running the pipeline on this machine: kfp.local subprocess tasks, Beam in process, a run index."""
+
+from __future__ import annotations
+
+import datetime
+import glob
+import hashlib
+import json
+import logging
+import os
+import shutil
+import signal
+import threading
+import time
+
+from estimator_core.model_dir_lock import ModelDirLock
+from pipelines import index as index_lib
+from pipelines import report as report_lib
+
+log = logging.getLogger("tpuest.pipeline")
+
+
+def input_fingerprint(pattern: str) -> str:
+    """A digest of the files matching `pattern` (names, sizes, mtimes): new data, new key."""
+    digest = hashlib.sha256()
+    for path in sorted(glob.glob(pattern)):
+        stat = os.stat(path)
+        digest.update(f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _newest_run_dir(pipeline_root: str, before: set) -> str:
+    created = [d for d in glob.glob(os.path.join(pipeline_root, "*")) if d not in before]
+    if not created:
+        raise RuntimeError(f"kfp.local wrote no run directory under {pipeline_root}")
+    return max(created, key=os.path.getmtime)
+
+
+def _outputs(run_dir: str, export_base: str) -> dict:
+    """Where this run's model, evaluation and export ended up (evaluator-2 = against a baseline)."""
+    found = {"model_dir": os.path.join(run_dir, "trainer", "model")}
+    for evaluator in sorted(glob.glob(os.path.join(run_dir, "evaluator*"))):
+        found["evaluation_dir"] = os.path.join(evaluator, "evaluation")
+        found["blessing_dir"] = os.path.join(evaluator, "blessing")
+    push = os.path.join(export_base, "push.json")
+    if os.path.exists(push):
+        with open(push) as f:
+            record = json.load(f)
+        # push.json at the base is the latest decision; only this run's model counts.
+        if record.get("pushed") and str(record.get("checkpoint", "")).startswith(
+            found["model_dir"]
+        ):
+            found["export_path"] = record["export_path"]
+    return found
+
+
+def run_local(
+    input_pattern: str,
+    root: str,
+    *,
+    label: str = "species",
+    module_file: str = "",
+    train_steps: int = 600,
+    train_batch_size: int = 32,
+    iterations_per_loop: int = 100,
+    replicas: int = 1,
+    seed: int = 0,
+    thresholds=("accuracy>=0.9",),
+    compare_metric: str = "accuracy",
+    tolerance: float = 0.0,
+    beam_options: str = "",
+    direct_num_workers: int = 1,
+) -> index_lib.RunRecord:
+    """Runs the training pipeline once under `root` and records it in the root's index.
+
+    The latest blessed model from earlier runs under the same root is the baseline, so a worse
+    model is never exported. One run at a time per root (a lock).
+    """
+    from kfp import local
+
+    from pipelines.training_pipeline import code_version, training_pipeline
+
+    root = os.path.abspath(root)
+    os.makedirs(root, exist_ok=True)
+    if not glob.glob(input_pattern):
+        raise FileNotFoundError(f"input {input_pattern!r} matches no file")
+    with ModelDirLock(root, activity="used by a pipeline run"):
+        records = index_lib.load(root)
+        baseline = index_lib.latest_blessed(records)
+        run_id = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+        export_base = os.path.join(root, "exports")
+        pipeline_root = os.path.join(root, "pipeline_root")
+        parameters = {
+            "input_pattern": input_pattern,
+            "label": label,
+            "module_file": module_file,
+            "train_steps": train_steps,
+            "train_batch_size": train_batch_size,
+            "iterations_per_loop": iterations_per_loop,
+            "replicas": replicas,
+            "seed": seed,
+            "thresholds": list(thresholds),
+            "compare_metric": compare_metric,
+            "tolerance": tolerance,
+            "beam_options": beam_options,
+            "direct_num_workers": direct_num_workers,
+            "export_base": export_base,
+            "baseline_model_uri": baseline.model_dir if baseline else "",
+        }
+        record = index_lib.RunRecord(run_id=run_id, started=_now(), parameters=parameters)
+        index_lib.upsert(root, record)
+        if baseline:
+            log.info("baseline: run %s (%s)", baseline.run_id, baseline.model_dir)
+        tmp = os.path.join(root, "tmp", run_id)  # kfp.local leaves a temp dir per task
+        os.makedirs(tmp, exist_ok=True)
+        previous_tmp = os.environ.get("TMPDIR")
+        os.environ["TMPDIR"] = tmp
+        before = set(glob.glob(os.path.join(pipeline_root, "*")))
+        try:
+            local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=pipeline_root)
+            training_pipeline(
+                **parameters,
+                prepare_cache_key=f"{input_fingerprint(input_pattern)}-{code_version()}",
+            )
+            outputs = _outputs(_newest_run_dir(pipeline_root, before), export_base)
+            _fill(record, outputs)
+            record.status = "succeeded"
+        except Exception as e:  # recorded in the index, then re-raised
+            record.status, record.error = "failed", f"{type(e).__name__}: {e}"
+            raise
+        finally:
+            record.finished = _now()
+            if previous_tmp is None:
+                os.environ.pop("TMPDIR", None)
+            else:
+                os.environ["TMPDIR"] = previous_tmp
+            shutil.rmtree(tmp, ignore_errors=True)
+            history = [r for r in index_lib.load(root) if r.run_id != run_id] + [record]
+            if record.evaluation_dir:
+                run_report = os.path.join(root, "reports", f"{run_id}.html")
+                os.makedirs(os.path.dirname(run_report), exist_ok=True)
+                record.report = report_lib.write(run_report, record, history)
+            index_lib.upsert(root, record)
+    return record
+
+
+def _fill(record: index_lib.RunRecord, outputs: dict) -> None:
+    record.model_dir = outputs["model_dir"]
+    record.evaluation_dir = outputs.get("evaluation_dir")
+    record.export_path = outputs.get("export_path")
+    blessing_file = os.path.join(outputs.get("blessing_dir", ""), "blessing.json")
+    if os.path.exists(blessing_file):
+        with open(blessing_file) as f:
+            blessing = json.load(f)
+        record.blessed, record.blessing_reason = bool(blessing["blessed"]), blessing.get("reason")
+    metrics_file = os.path.join(record.evaluation_dir or "", "metrics.json")
+    if os.path.exists(metrics_file):
+        with open(metrics_file) as f:
+            record.metrics = {
+                k: v for k, v in json.load(f)["metrics"].items() if isinstance(v, (int, float))
+            }
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def summary(record: index_lib.RunRecord) -> str:
+    """What a user wants to see after a run."""
+    lines = [f"run {record.run_id}: {record.status}"]
+    if record.metrics:
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(record.metrics.items()) if "/" not in k)
+        lines.append(f"  metrics: {shown}")
+    verdict = {True: "BLESSED", False: "NOT BLESSED", None: "not evaluated"}[record.blessed]
+    lines.append(f"  {verdict}: {record.blessing_reason or '-'}")
+    lines.append(f"  export: {record.export_path or 'none (not pushed)'}")
+    if record.report:
+        lines.append(f"  report: {record.report}")
+    return "\n".join(lines)
+
+
+class Schedule:
+    """Runs `job` every `every_secs`, never overlapping, until SIGINT/SIGTERM."""
+
+    def __init__(self, every_secs: float):
+        if every_secs <= 0:
+            raise ValueError(f"the interval must be > 0 seconds, got {every_secs}")
+        self.every_secs = every_secs
+        self._stop = threading.Event()
+
+    def stop(self, *_):
+        log.info("stop requested: finishing after the current run")
+        self._stop.set()
+
+    def run(self, job) -> int:
+        handlers = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        runs = 0
+        try:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                try:
+                    job()
+                except Exception as e:  # a failed run is logged; the schedule goes on
+                    log.error("scheduled run failed: %s: %s", type(e).__name__, e)
+                runs += 1
+                self._stop.wait(max(0.0, self.every_secs - (time.monotonic() - started)))
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        return runs
+
+
+def parse_every(text: str) -> float:
+    """'90s' / '15m' / '6h' / '1d' -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip()
+    try:
+        value = float(text[:-1]) * units[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise ValueError(f"interval {text!r} must look like 90s, 15m, 6h or 1d") from None
+    if value <= 0:
+        raise ValueError(f"interval {text!r} must be positive")
+    return value
