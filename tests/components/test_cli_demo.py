@@ -1,32 +1,41 @@
 """`tpuest` entry point: the demo end to end, exit codes and help."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
+import tensorflow as tf
 
 from components.cli import main
 
 
-def test_demo_trains_evaluates_predicts_and_exports(tmp_path, capsys):
-    assert main(["demo", "--root", str(tmp_path), "--train-steps", "300"]) == 0
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["global_step"] == 300
-    assert summary["accuracy"] > 0.9
-    assert summary["export_agrees_with_predict"] == 1.0
-    assert os.path.exists(os.path.join(summary["export_path"], "saved_model.pb"))
-    assert "SavedModel at" in capsys.readouterr().out
+@pytest.mark.slow
+def test_demo_runs_the_pipeline_to_a_blessed_export_that_serves(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    assert main(["demo", "--root", str(tmp_path / "demo"), "--train-steps", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "BLESSED" in out and "report: " in out
+    [record] = json.loads((tmp_path / "demo" / "index.json").read_text())
+    assert record["blessed"] is True and record["metrics"]["accuracy"] > 0.9
+    loaded = tf.saved_model.load(record["export_path"])
+    example = tf.train.Example(features=tf.train.Features(feature={
+        "island": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"Biscoe"])),
+        "bill_length_mm": tf.train.Feature(float_list=tf.train.FloatList(value=[48.6])),
+        "bill_depth_mm": tf.train.Feature(float_list=tf.train.FloatList(value=[16.0])),
+        "flipper_length_mm": tf.train.Feature(int64_list=tf.train.Int64List(value=[230])),
+        "body_mass_g": tf.train.Feature(int64_list=tf.train.Int64List(value=[5800])),
+        "sex": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"male"])),
+        "year": tf.train.Feature(int64_list=tf.train.Int64List(value=[2009])),
+    }))
+    served = loaded.signatures["serving_default"](examples=tf.constant([example.SerializeToString()]))
+    names = [v for k, v in served.items() if v.dtype == tf.string]
+    assert any(b"Gentoo" in n.numpy().ravel().tolist() for n in names), served
 
 
-@pytest.mark.parametrize(
-    "argv", [["demo", "--train-steps", "0"], ["demo", "--train-steps", "x"], ["nope"]]
-)
+@pytest.mark.parametrize("argv", [["demo", "--train-steps", "0"], ["demo", "--train-steps", "x"], ["nope"]])
 def test_bad_arguments_exit_2_without_traceback(argv):
-    proc = subprocess.run(
-        [sys.executable, "-m", "components.cli", *argv], capture_output=True, text=True
-    )
+    proc = subprocess.run([sys.executable, "-m", "components.cli", *argv], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "error" in proc.stderr
 
