@@ -35,6 +35,14 @@ def _every(text: str) -> float:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _cron(text: str) -> str:
+    if len(text.split()) != 6:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must have 6 fields (seconds first, as KFP expects)"
+        )
+    return text
+
+
 def _param(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -157,7 +165,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--host", required=True, help="KFP API endpoint")
     p.add_argument("--experiment", required=True)
-    p.add_argument("--cron", required=True, help='6-field cron, e.g. "0 0 */6 * * *"')
+    p.add_argument("--cron", required=True, type=_cron, help='6-field cron, e.g. "0 0 */6 * * *"')
     p.add_argument("--name", default="tpuest-training-recurring", help="recurring run name")
     p.add_argument("--param", action="append", type=_param, default=[], help="name=value")
     p.add_argument("--max-concurrency", type=_positive_int, default=1)

@@ -1,0 +1,98 @@
+"""The run index and the HTML report, on small fake runs."""
+
+import json
+import os
+
+import tensorflow as tf
+
+from pipelines import index, report
+from pipelines.local import parse_every
+
+
+def fake_run(tmp_path, run_id, blessed, accuracy):
+    model_dir = tmp_path / run_id / "model"
+    evaluation = tmp_path / run_id / "evaluation"
+    model_dir.mkdir(parents=True)
+    evaluation.mkdir(parents=True)
+    with tf.Graph().as_default(), tf.compat.v1.summary.FileWriter(str(model_dir)) as writer:
+        for step, loss in ((100, 0.9), (200, 0.5), (300, 0.2)):
+            value = tf.compat.v1.Summary.Value(tag="loss", simple_value=loss)
+            writer.add_summary(tf.compat.v1.Summary(value=[value]), step)
+    (evaluation / "metrics.json").write_text(
+        json.dumps(
+            {"metrics": {"accuracy": accuracy, "loss": 0.2}, "baseline_metrics": {"accuracy": 0.95}}
+        )
+    )
+    (evaluation / "blessing.json").write_text(
+        json.dumps(
+            {
+                "blessed": blessed,
+                "reason": "why",
+                "checks": [
+                    {
+                        "kind": "threshold",
+                        "metric": "accuracy",
+                        "rule": "accuracy>=0.9",
+                        "passed": blessed,
+                        "why": f"accuracy = {accuracy}",
+                    }
+                ],
+            }
+        )
+    )
+    (evaluation / "confusion_matrix.json").write_text(
+        json.dumps({"labels": ["a", "b"], "matrix": [[3, 1], [0, 4]]})
+    )
+    return index.RunRecord(
+        run_id=run_id,
+        started="t",
+        parameters={},
+        status="succeeded",
+        metrics={"accuracy": accuracy, "loss": 0.2},
+        blessed=blessed,
+        blessing_reason="why",
+        model_dir=str(model_dir),
+        evaluation_dir=str(evaluation),
+    )
+
+
+def test_index_upserts_atomically_and_finds_the_latest_blessed(tmp_path):
+    first = fake_run(tmp_path, "r1", True, 0.97)
+    second = fake_run(tmp_path, "r2", False, 0.5)
+    index.upsert(str(tmp_path), first)
+    index.upsert(str(tmp_path), second)
+    second.status = "failed"
+    index.upsert(str(tmp_path), second)
+    records = index.load(str(tmp_path))
+    assert [r.run_id for r in records] == ["r1", "r2"] and records[1].status == "failed"
+    assert index.latest_blessed(records).run_id == "r1"
+    os.rename(first.model_dir, first.model_dir + ".gone")  # a baseline must still exist
+    assert index.latest_blessed(index.load(str(tmp_path))) is None
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".index-")]
+    table = index.format_table(records)
+    assert "r1" in table and "0.9700" in table and "failed" in table
+
+
+def test_report_is_self_contained_with_curve_metrics_matrix_and_history(tmp_path):
+    first = fake_run(tmp_path, "r1", True, 0.97)
+    second = fake_run(tmp_path, "r2", False, 0.5)
+    curve = report.loss_curve(first.model_dir)
+    assert [s for s, _ in curve] == [100, 200, 300]
+    assert [round(v, 4) for _, v in curve] == [0.9, 0.5, 0.2]
+    path = report.write(str(tmp_path / "report.html"), second, [first, second])
+    page = open(path).read()
+    assert page.count("data:image/png;base64,") == 2  # loss curve and confusion matrix
+    assert "NOT BLESSED" in page and "accuracy&gt;=0.9" in page and "0.9500" in page  # baseline
+    assert "r1" in page and "r2" in page
+    assert "src='http" not in page and "<link" not in page  # nothing external
+
+
+def test_every_intervals():
+    assert parse_every("90s") == 90 and parse_every("6h") == 6 * 3600 and parse_every("1d") == 86400
+    for bad in ("6", "h", "-1m", "0s", "5x"):
+        try:
+            parse_every(bad)
+        except ValueError as e:
+            assert "interval" in str(e)
+        else:
+            raise AssertionError(bad)
