@@ -21,7 +21,15 @@ from bench import train_throughput as tt  # noqa: E402
 
 def _logical_cpus(n: int) -> None:
     cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * n
+        )
+    except (
+        RuntimeError
+    ):  # TensorFlow already initialized: run python -m bench.replica_throughput first
+        if len(tf.config.list_logical_devices("CPU")) < n:
+            raise
 
 
 def engine_steps_per_sec(x, y, steps: int, replicas: int | None) -> float:

@@ -1,8 +1,10 @@
-"""Engine train steps/s vs a hand-written tf.compat.v1 while_loop over the same model and data.
+"""Engine train steps/s vs peers on the same model and data, measured in the same run.
 
-Run: python -m bench.train_throughput [--steps 2000 --iterations 100 --repeats 3]
-Both sides run K steps per session.run; warm-up is excluded and the median of the repeats is
-reported, with the engine/raw ratio (goal >= 0.97).
+Peers: a hand-written tf.compat.v1 while_loop of K steps per session.run, a TF2 tf.function loop
+over tf.range(K), and Keras 3 fit(steps_per_execution=K). Run:
+python -m bench.train_throughput [--steps 2000 --iterations 1 10 100 1000 --repeats 3]
+Warm-up is excluded; medians of interleaved repeats; ratios engine/peer (goals: >= 0.97x raw,
+>= 1.3x Keras).
 """
 
 from __future__ import annotations
@@ -29,13 +31,20 @@ def _mlp(x):
     h = x
     for i, units in enumerate((256, 256)):
         w = v1.get_variable(f"w{i}", [h.shape[1], units], initializer=init)
-        h = tf.nn.relu(tf.matmul(h, w) + v1.get_variable(f"b{i}", [units], initializer=v1.zeros_initializer()))
+        h = tf.nn.relu(
+            tf.matmul(h, w) + v1.get_variable(f"b{i}", [units], initializer=v1.zeros_initializer())
+        )
     w = v1.get_variable("w_out", [256, 10], initializer=init)
     return tf.matmul(h, w)
 
 
 def _input(x, y, batch):
-    return tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(batch, drop_remainder=True).prefetch(4)
+    return (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .repeat()
+        .batch(batch, drop_remainder=True)
+        .prefetch(4)
+    )
 
 
 def raw_loop(x, y, steps: int, k: int) -> float:
@@ -81,14 +90,74 @@ def engine(x, y, steps: int, k: int, train_distribute=None) -> float:
             timings.setdefault("loops", []).append(time.perf_counter())
 
     config = RunConfig(
-        model_dir=tempfile.mkdtemp(prefix="bench_"), tpu_config=TPUConfig(k),
-        save_checkpoints_steps=10**9, save_summary_steps=10**9, log_step_count_steps=10**9,
+        model_dir=tempfile.mkdtemp(prefix="bench_"),
+        tpu_config=TPUConfig(k),
+        save_checkpoints_steps=10**9,
+        save_summary_steps=10**9,
+        log_step_count_steps=10**9,
         train_distribute=train_distribute,
     )
     est = TPUEstimator(model_fn, config=config, use_tpu=False, train_batch_size=BATCH)
     est.train(lambda params: _input(x, y, params["batch_size"]), steps=steps + k, hooks=[Timer()])
     loops = timings["loops"]  # first loop is the warm-up
     return (len(loops) - 1) * k / (loops[-1] - loops[0])
+
+
+def _keras_model():
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(10),
+        ]
+    )
+
+
+def tf_function_loop(x, y, steps: int, k: int) -> float:
+    """Steps/s of a TF2 tf.function running k steps per call over tf.range(k)."""
+    import keras
+
+    model, optimizer = _keras_model(), keras.optimizers.Adam(1e-3)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    batches = iter(_input(x, y, BATCH))
+
+    @tf.function
+    def run(n):
+        for _ in tf.range(n):
+            fx, fy = next(batches)
+            with tf.GradientTape() as tape:
+                loss = loss_fn(fy, model(fx, training=True))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+    run(tf.constant(k))  # warm-up (tracing)
+    start = time.perf_counter()
+    for _ in range(steps // k):
+        run(tf.constant(k))
+    return (steps // k) * k / (time.perf_counter() - start)
+
+
+def keras_fit(x, y, steps: int, k: int) -> float:
+    """Steps/s of Keras 3 fit(steps_per_execution=k)."""
+    import keras
+
+    model = _keras_model()
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        steps_per_execution=k,
+    )
+    data = _input(x, y, BATCH)
+    model.fit(data, steps_per_epoch=k, epochs=1, verbose=0)  # warm-up
+    start = time.perf_counter()
+    model.fit(data, steps_per_epoch=(steps // k) * k, epochs=1, verbose=0)
+    return (steps // k) * k / (time.perf_counter() - start)
+
+
+PEERS = {"raw v1 loop": raw_loop, "tf.function": tf_function_loop, "keras fit": keras_fit}
 
 
 def main(argv=None) -> dict:
@@ -98,16 +167,31 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     x, y = _data()
+    systems = {"engine": engine, **PEERS}
     results = {}
-    print(f"{'iterations':>10} {'raw v1 steps/s':>15} {'engine steps/s':>15} {'ratio':>7}")
+    print(
+        f"{'iterations':>10} "
+        + " ".join(f"{name:>14}" for name in systems)
+        + " "
+        + " ".join(f"{'vs ' + name:>16}" for name in PEERS)
+    )
     for k in args.iterations:
-        raws, engs = [], []
-        for _ in range(args.repeats):  # interleaved, so machine noise hits both alike
-            raws.append(raw_loop(x, y, args.steps, k))
-            engs.append(engine(x, y, args.steps, k))
-        raw, eng = statistics.median(raws), statistics.median(engs)
-        results[k] = {"raw": raw, "engine": eng, "ratio": eng / raw}
-        print(f"{k:>10} {raw:>15.1f} {eng:>15.1f} {eng / raw:>7.3f}")
+        steps = max(args.steps, 2 * k)
+        samples = {name: [] for name in systems}
+        for _ in range(args.repeats):  # interleaved, so machine noise hits every system alike
+            for name, fn in systems.items():
+                samples[name].append(fn(x, y, steps, k))
+        rates = {name: statistics.median(v) for name, v in samples.items()}
+        results[k] = {
+            "steps_per_sec": rates,
+            "ratios": {peer: rates["engine"] / rates[peer] for peer in PEERS},
+        }
+        print(
+            f"{k:>10} "
+            + " ".join(f"{rates[n]:>14.1f}" for n in systems)
+            + " "
+            + " ".join(f"{results[k]['ratios'][p]:>16.3f}" for p in PEERS)
+        )
     return results
 
 

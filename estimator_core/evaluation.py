@@ -175,7 +175,9 @@ def _write_eval_summaries(directory: str, result: dict) -> None:
         for key, value in sorted(result.items())
         if key != "global_step" and isinstance(value, (int, float))
     ]
+    # One cached writer per directory: opening and closing an event file per call cost more
+    # than a small evaluation itself.
     with tf.Graph().as_default():
-        writer = v1.summary.FileWriter(directory)
-        writer.add_summary(v1.Summary(value=scalars), int(result["global_step"]))
-        writer.close()
+        writer = v1.summary.FileWriterCache.get(directory)
+    writer.add_summary(v1.Summary(value=scalars), int(result["global_step"]))
+    writer.flush()

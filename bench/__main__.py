@@ -1,0 +1,150 @@
+"""`python -m bench` / `tpuest bench`: run the benchmarks, print tables, optionally write RESULTS.md.
+
+python -m bench                      # all benchmarks, default sizes
+python -m bench --quick              # small sizes (minutes, noisier)
+python -m bench --write-results      # also bench/RESULTS.md and bench/steps_vs_iterations.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def machine() -> str:
+    import tensorflow as tf
+
+    cpus = os.cpu_count()
+    memory = ""
+    if os.path.exists("/proc/meminfo"):
+        with open("/proc/meminfo") as f:
+            memory = f"{int(f.readline().split()[1]) // 1024 // 1024} GiB"
+    return (
+        f"{platform.platform()}, {cpus} CPUs, {memory}, Python {platform.python_version()}, "
+        f"TensorFlow {tf.__version__}"
+    )
+
+
+def _plot(train: dict, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    ks = sorted(train)
+    for system in train[ks[0]]["steps_per_sec"]:
+        axis.plot(ks, [train[k]["steps_per_sec"][system] for k in ks], marker="o", label=system)
+    axis.set_xscale("log")
+    axis.set_xlabel("iterations_per_loop (steps per host round trip)")
+    axis.set_ylabel("train steps/s")
+    axis.set_title("MLP 784-256-256-10, batch 128, Adam")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(figure)
+
+
+def _results_md(train, evalpred, memory, replicas) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {datetime.date.today()} on: {machine()}.",
+        "Regenerate with `python -m bench --write-results`. All numbers are medians of interleaved",
+        "repeats in one process; ratios compare systems measured in the same run.",
+        "",
+        "## Training steps/s vs iterations_per_loop",
+        "",
+        "![steps/s vs iterations_per_loop](steps_vs_iterations.png)",
+        "",
+    ]
+    systems = list(next(iter(train.values()))["steps_per_sec"])
+    peers = list(next(iter(train.values()))["ratios"])
+    lines.append(
+        "| iterations_per_loop | "
+        + " | ".join(systems)
+        + " | "
+        + " | ".join(f"engine / {p}" for p in peers)
+        + " |"
+    )
+    lines.append("|" + "---|" * (1 + len(systems) + len(peers)))
+    for k, row in sorted(train.items()):
+        lines.append(
+            f"| {k} | "
+            + " | ".join(f"{row['steps_per_sec'][s]:.0f}" for s in systems)
+            + " | "
+            + " | ".join(f"{row['ratios'][p]:.2f}x" for p in peers)
+            + " |"
+        )
+    ks = sorted(train)
+    if 100 in train and 1000 in train:
+        overhead = (
+            1 - train[100]["steps_per_sec"]["engine"] / train[1000]["steps_per_sec"]["engine"]
+        )
+        lines += ["", f"Host-loop overhead at iterations_per_loop=100 (vs 1000): {overhead:.1%}."]
+    lines += [
+        "",
+        "## Evaluate and predict (examples/s)",
+        "",
+        "| system | examples/s |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {rate:.0f} |" for name, rate in evalpred["examples_per_sec"].items()]
+    lines += [f"| {name} | {ratio:.2f}x |" for name, ratio in evalpred["ratios"].items()]
+    lines += [
+        "",
+        "## Replication on logical CPUs (overhead, not speed-up, on 2 cores)",
+        "",
+        "| system | steps/s | vs one device |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {n} | {r['steps_per_sec']:.0f} | {r['ratio']:.2f}x |" for n, r in replicas.items()
+    ]
+    lines += [
+        "",
+        "## Memory: RSS over consecutive train() calls",
+        "",
+        "| case | first MB | last MB | growth |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {n} | {r['rss_mb'][0]:.0f} | {r['rss_mb'][-1]:.0f} | {r['growth']:+.1%} |"
+        for n, r in memory.items()
+    ]
+    lines += ["", f"(iterations measured: {ks})", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes")
+    parser.add_argument(
+        "--write-results", action="store_true", help="write bench/RESULTS.md and the plot"
+    )
+    args = parser.parse_args(argv)
+    from bench import eval_predict, memory, replica_throughput, train_throughput
+
+    steps, repeats = ("300", "1") if args.quick else ("2000", "3")
+    replicas = replica_throughput.main(["--steps", steps, "--repeats", repeats])
+    train = train_throughput.main(
+        ["--steps", steps, "--iterations", "1", "10", "100", "1000", "--repeats", repeats]
+    )
+    evalpred = eval_predict.main(
+        ["--examples", "4096" if args.quick else "16384", "--repeats", repeats]
+    )
+    mem = memory.main(["--calls", "5" if args.quick else "20"])
+    if args.write_results:
+        _plot(train, os.path.join(HERE, "steps_vs_iterations.png"))
+        with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
+            f.write(_results_md(train, evalpred, mem, replicas))
+        print(f"wrote {os.path.join(HERE, 'RESULTS.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

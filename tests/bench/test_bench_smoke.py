@@ -1,0 +1,17 @@
+"""Each benchmark runs end to end in a tiny configuration (no timing assertions)."""
+
+import pytest
+
+from bench import eval_predict, memory, replica_throughput, train_throughput
+
+
+@pytest.mark.slow
+def test_benchmarks_run_and_report_every_system():
+    train = train_throughput.main(["--steps", "20", "--iterations", "10", "--repeats", "1"])
+    assert set(train[10]["ratios"]) == {"raw v1 loop", "tf.function", "keras fit"}
+    result = eval_predict.main(["--examples", "512", "--repeats", "1"])
+    assert set(result["ratios"]) == {"evaluate vs keras", "predict vs keras"}
+    mem = memory.main(["--calls", "2", "--steps", "5"])
+    assert all(len(r["rss_mb"]) == 2 for r in mem.values())
+    replicas = replica_throughput.main(["--steps", "200", "--repeats", "1"])
+    assert set(replicas) == {"one device", "mirrored x1", "mirrored x2", "mirrored x4"}
