@@ -11,9 +11,7 @@ def _main(args: argparse.Namespace) -> int:
     from pipelines.local import run_local, summary
 
     record = run_local(penguins_csv(), os.path.abspath(args.root), train_steps=args.train_steps)
-    print(summary(record))
-    if record.report:
-        print(f"report: {record.report}")
+    print(summary(record))  # ends with the report's path
     return 0 if record.status == "succeeded" else 1
 
 
