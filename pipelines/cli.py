@@ -150,6 +150,11 @@ def register(subparsers) -> None:
     p.add_argument("--replicas", type=_positive_int, default=1)
     p.add_argument("--threshold", action="append", help='e.g. "accuracy>=0.9" (repeatable)')
     p.add_argument("--beam-options", default="", help="Beam pipeline options for prepare")
+    p.add_argument(
+        "--warm-start",
+        action="store_true",
+        help="start training from the latest blessed model of this root",
+    )
     p.add_argument("--every", type=_every, help="run again every interval (90s, 15m, 6h, 1d)")
     p.set_defaults(func=_run)
 

@@ -38,7 +38,11 @@ def _newest_run_dir(pipeline_root: str, before: set) -> str:
 
 def _outputs(run_dir: str, export_base: str) -> dict:
     """Where this run's model, evaluation and export ended up (evaluator-2 = against a baseline)."""
-    found = {"model_dir": os.path.join(run_dir, "trainer", "model")}
+    # One branch of the DAG ran: first model, or against the baseline (cold or warm start).
+    trainers = sorted(glob.glob(os.path.join(run_dir, "trainer*", "model")))
+    if not trainers:
+        raise RuntimeError(f"no trainer output under {run_dir}")
+    found = {"model_dir": trainers[-1]}
     for evaluator in sorted(glob.glob(os.path.join(run_dir, "evaluator*"))):
         found["evaluation_dir"] = os.path.join(evaluator, "evaluation")
         found["blessing_dir"] = os.path.join(evaluator, "blessing")
@@ -70,11 +74,13 @@ def run_local(
     tolerance: float = 0.0,
     beam_options: str = "",
     direct_num_workers: int = 1,
+    warm_start: bool = False,
 ) -> index_lib.RunRecord:
     """Runs the training pipeline once under `root` and records it in the root's index.
 
     The latest blessed model from earlier runs under the same root is the baseline, so a worse
-    model is never exported. One run at a time per root (a lock).
+    model is never exported (and, with `warm_start`, the trainer starts from it). One run at a
+    time per root (a lock).
     """
     from kfp import local
 
@@ -106,6 +112,7 @@ def run_local(
             "direct_num_workers": direct_num_workers,
             "export_base": export_base,
             "baseline_model_uri": baseline.model_dir if baseline else "",
+            "warm_start": warm_start,
         }
         record = index_lib.RunRecord(run_id=run_id, started=_now(), parameters=parameters)
         index_lib.upsert(root, record)

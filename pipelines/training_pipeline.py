@@ -9,6 +9,7 @@ from components.evaluator.component import evaluator
 from components.exporter.component import exporter
 from components.prepare.component import prepare
 from components.trainer.component import trainer
+from pipelines.report_component import report
 
 PIPELINE_NAME = "tpuest-training"
 _PACKAGES = ("estimator_core", "components")
@@ -39,6 +40,11 @@ def _evaluate_and_export(
         tolerance=tolerance,
         module_file=module_file,
     ).set_caching_options(False)
+    report(
+        model=model,
+        evaluation=evaluation.outputs["evaluation"],
+        blessing=evaluation.outputs["blessing"],
+    ).set_caching_options(False)
     # A single bool output: dsl.If on a NamedTuple field is always False under kfp.local.
     with dsl.If(evaluation.outputs["Output"] == True, name="blessed"):  # noqa: E712
         exporter(
@@ -47,6 +53,35 @@ def _evaluate_and_export(
             export_base=export_base,
             module_file=module_file,
         ).set_caching_options(False)
+
+
+def _train(
+    examples,
+    train_steps,
+    module_file,
+    train_batch_size,
+    iterations_per_loop,
+    replicas,
+    seed,
+    warm_start_from=None,
+):
+    optional = {"warm_start_from": warm_start_from} if warm_start_from is not None else {}
+    # A retried trainer resumes from the checkpoints the failed attempt left.
+    return (
+        trainer(
+            examples=examples,
+            train_steps=train_steps,
+            module_file=module_file,
+            train_batch_size=train_batch_size,
+            iterations_per_loop=iterations_per_loop,
+            replicas=replicas,
+            seed=seed,
+            **optional,
+        )
+        .set_retry(num_retries=2, backoff_duration="10s")
+        .set_caching_options(False)
+        .outputs["model"]
+    )
 
 
 @dsl.pipeline(
@@ -70,10 +105,12 @@ def training_pipeline(
     direct_num_workers: int = 1,
     export_base: str = "",
     baseline_model_uri: str = "",
+    warm_start: bool = False,
     prepare_cache_key: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
 ):
-    """`baseline_model_uri` is the latest blessed model_dir ("" for none); `prepare_cache_key`
-    defaults to the run id (no reuse) and is set by local runs to a fingerprint of data and code."""
+    """`baseline_model_uri` is the latest blessed model_dir ("" for none); with `warm_start`, the
+    trainer starts from it. `prepare_cache_key` defaults to the run id (no reuse) and is set by
+    local runs to a fingerprint of data and code."""
     examples = (
         prepare(
             input_pattern=input_pattern,
@@ -85,36 +122,25 @@ def training_pipeline(
         .set_caching_options(True)
         .outputs["examples"]
     )
-    # A retried trainer resumes from the checkpoints the failed attempt left.
-    train = (
-        trainer(
-            examples=examples,
-            train_steps=train_steps,
-            module_file=module_file,
-            train_batch_size=train_batch_size,
-            iterations_per_loop=iterations_per_loop,
-            replicas=replicas,
-            seed=seed,
-        )
-        .set_retry(num_retries=2, backoff_duration="10s")
-        .set_caching_options(False)
+    training = (
+        examples,
+        train_steps,
+        module_file,
+        train_batch_size,
+        iterations_per_loop,
+        replicas,
+        seed,
     )
-    model = train.outputs["model"]
+    judging = (thresholds, compare_metric, tolerance, export_base, module_file)
     with dsl.If(baseline_model_uri == "", name="first-model"):
-        _evaluate_and_export(
-            examples, model, None, thresholds, compare_metric, tolerance, export_base, module_file
-        )
+        _evaluate_and_export(examples, _train(*training), None, *judging)
     with dsl.Else(name="against-baseline"):
         baseline = dsl.importer(
             artifact_uri=baseline_model_uri, artifact_class=dsl.Model, reimport=False
-        )
-        _evaluate_and_export(
-            examples,
-            model,
-            baseline.output,
-            thresholds,
-            compare_metric,
-            tolerance,
-            export_base,
-            module_file,
-        )
+        ).output
+        with dsl.If(warm_start == True, name="warm-start"):  # noqa: E712
+            _evaluate_and_export(
+                examples, _train(*training, warm_start_from=baseline), baseline, *judging
+            )
+        with dsl.Else(name="cold-start"):
+            _evaluate_and_export(examples, _train(*training), baseline, *judging)

@@ -14,12 +14,24 @@ def test_compiles_identically_with_every_task_on_the_project_image(tmp_path):
     spec = yaml.safe_load(open(first))
     executors = spec["deploymentSpec"]["executors"]
     containers = {name: e["container"] for name, e in executors.items() if "container" in e}
-    assert len(containers) == 6  # prepare, trainer, 2 evaluators, 2 exporters
+    # prepare + three branches (first model / warm / cold start) of trainer, evaluator, report, exporter
+    assert len(containers) == 13
     assert {c["image"] for c in containers.values()} == {image()}
     assert any("importer" in e for e in executors.values())  # the baseline model
-    tasks = spec["root"]["dag"]["tasks"]
-    assert tasks["trainer"]["retryPolicy"]["maxRetryCount"] == 2
+    tasks = {
+        name: task
+        for dag in [spec["root"]] + list(spec["components"].values())
+        if "dag" in dag
+        for name, task in dag["dag"]["tasks"].items()
+    }
+    trainers = [t for name, t in tasks.items() if name.startswith("trainer")]
+    assert len(trainers) == 3 and all(t["retryPolicy"]["maxRetryCount"] == 2 for t in trainers)
     assert tasks["prepare"]["cachingOptions"]["enableCache"] is True
+    assert all(
+        not t.get("cachingOptions", {}).get("enableCache")
+        for n, t in tasks.items()
+        if n.startswith(("trainer", "evaluator", "exporter"))
+    )
     inputs = spec["root"]["inputDefinitions"]["parameters"]
     assert {
         "input_pattern",
@@ -41,11 +53,12 @@ def test_image_override_reaches_the_compiled_pipeline(tmp_path, monkeypatch):
     import components.prepare.component as pr
     import components.trainer.component as tr
     import pipelines.compile as cp
+    import pipelines.report_component as rc
     import pipelines.training_pipeline as tp
 
     monkeypatch.setenv("TPUEST_IMAGE", "registry.example/tpuest:test")
     try:
-        for module in (pr, tr, ev, ex, tp, cp):
+        for module in (pr, tr, ev, ex, rc, tp, cp):
             importlib.reload(module)
         spec = yaml.safe_load(open(cp.compile_pipeline(str(tmp_path / "p.yaml"))))
         images = {
@@ -56,5 +69,5 @@ def test_image_override_reaches_the_compiled_pipeline(tmp_path, monkeypatch):
         assert images == {"registry.example/tpuest:test"}
     finally:
         monkeypatch.delenv("TPUEST_IMAGE")
-        for module in (pr, tr, ev, ex, tp, cp):
+        for module in (pr, tr, ev, ex, rc, tp, cp):
             importlib.reload(module)

@@ -1,5 +1,6 @@
 """Local pipeline runs (kfp.local + Beam in process) and the local recurring schedule."""
 
+import glob
 import json
 import os
 import signal
@@ -28,6 +29,12 @@ def test_two_runs_bless_then_reject_a_worse_model_against_the_baseline(tmp_path,
     loaded = tf.saved_model.load(first.export_path)
     assert "serving_default" in loaded.signatures
     assert os.path.exists(first.report)
+    html = [
+        p
+        for p in glob.glob(str(root / "pipeline_root" / "*" / "report*" / "html"))
+        if os.path.getsize(p)
+    ]
+    assert html and "data:image/png;base64," in open(html[0]).read()  # the KFP HTML artifact
     # A barely trained model: worse than the blessed baseline, so it must not be exported.
     second = run_local(penguins_csv(), str(root), train_steps=3)
     assert second.parameters["baseline_model_uri"] == first.model_dir
@@ -36,8 +43,13 @@ def test_two_runs_bless_then_reject_a_worse_model_against_the_baseline(tmp_path,
     assert sorted(os.listdir(root / "exports")) == sorted(
         [os.path.basename(first.export_path), "push.json"]
     )
+    # Warm-started from the blessed model, a few more steps keep it good: blessed and exported.
+    third = run_local(penguins_csv(), str(root), train_steps=3, warm_start=True)
+    assert third.parameters["baseline_model_uri"] == first.model_dir
+    assert third.blessed is True and third.export_path and third.metrics["accuracy"] > 0.9
+    assert "warm-start" in third.model_dir or "trainer-2" in third.model_dir
     records = json.loads((root / "index.json").read_text())
-    assert [r["blessed"] for r in records] == [True, False]
+    assert [r["blessed"] for r in records] == [True, False, True]
     assert not os.listdir(root / "tmp")  # kfp.local's per-task temp dirs cleaned up
 
 
