@@ -129,3 +129,37 @@ def test_truncated_checkpoint_is_named_and_training_falls_back(tmp_path):
         est.evaluate(finite_input_fn())
     est.train(train_input_fn(), steps=2)  # resumes from model.ckpt-5, the newest readable one
     assert est.get_variable_value("global_step") == 7
+
+
+@pytest.mark.slow
+def test_a_kill_during_export_never_leaves_a_partial_version_visible(tmp_path):
+    estimator(tmp_path / "model").train(train_input_fn(), steps=5)
+    export_base = tmp_path / "exports"
+    rng = random.Random(7)
+    for _ in range(5):
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.estimator_core.export_loop",
+                str(tmp_path / "model"),
+                str(export_base),
+            ],
+            cwd=ROOT,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout.readline().startswith("EXPORTING"), proc.stderr.read()[-2000:]
+        time.sleep(rng.uniform(0.2, 1.5))  # somewhere inside an export
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+    versions = [d for d in os.listdir(export_base) if d.isdigit()]
+    assert versions
+    for version in versions:  # every visible version is complete and serves
+        loaded = tf.saved_model.load(str(export_base / version))
+        out = loaded.signatures["serving_default"](x=tf.zeros([1, 4]))
+        assert out["logits"].shape == (1, 3)
+    # Interrupted writes stay hidden under a dot-prefixed temporary name.
+    assert all(d.isdigit() or d.startswith(".temp-") for d in os.listdir(export_base))
