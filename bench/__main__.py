@@ -49,7 +49,7 @@ def _plot(train: dict, path: str) -> None:
     plt.close(figure)
 
 
-def _results_md(train, evalpred, memory, replicas) -> str:
+def _results_md(train, evalpred, memory, replicas, round_times) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -141,7 +141,7 @@ def main(argv=None) -> int:
     if args.write_results:
         _plot(train, os.path.join(HERE, "steps_vs_iterations.png"))
         with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
-            f.write(_results_md(train, evalpred, mem, replicas))
+            f.write(_results_md(train, evalpred, mem, replicas, round_times))
         print(f"wrote {os.path.join(HERE, 'RESULTS.md')}")
     return 0
 

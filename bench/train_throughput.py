@@ -165,9 +165,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--iterations", type=int, nargs="+", default=[100])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--legacy-python", help="a Python with tensorflow-estimator 2.15 (bench/legacy_peer.py)"
+    )
     args = parser.parse_args(argv)
     x, y = _data()
     systems = {"engine": engine, **PEERS}
+    if args.legacy_python:
+        from bench.legacy_peer import measure
+
+        legacy = measure(args.legacy_python, steps=args.steps)["steps_per_sec"]
+        print(
+            f"legacy TPUEstimator 2.15 (use_tpu=False, one step per session.run): {legacy:.1f} steps/s"
+        )
     results = {}
     print(
         f"{'iterations':>10} "
@@ -186,6 +196,8 @@ def main(argv=None) -> dict:
             "steps_per_sec": rates,
             "ratios": {peer: rates["engine"] / rates[peer] for peer in PEERS},
         }
+        if args.legacy_python:
+            results[k]["ratios"]["legacy TPUEstimator"] = rates["engine"] / legacy
         print(
             f"{k:>10} "
             + " ".join(f"{rates[n]:>14.1f}" for n in systems)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench import eval_predict, memory, replica_throughput, train_throughput
+from bench import eval_predict, memory, replica_throughput, rounds, train_throughput
 
 
 @pytest.mark.slow
@@ -13,5 +13,7 @@ def test_benchmarks_run_and_report_every_system():
     assert set(result["ratios"]) == {"evaluate vs keras", "predict vs keras"}
     mem = memory.main(["--calls", "2", "--steps", "5"])
     assert all(len(r["rss_mb"]) == 2 for r in mem.values())
+    times = rounds.main(["--rounds", "1"])
+    assert set(times) == {"engine (persistent graphs)", "engine rebuilding each call"}
     replicas = replica_throughput.main(["--steps", "200", "--repeats", "1"])
     assert set(replicas) == {"one device", "mirrored x1", "mirrored x2", "mirrored x4"}
