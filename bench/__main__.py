@@ -126,14 +126,19 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--write-results", action="store_true", help="write bench/RESULTS.md and the plot"
     )
+    parser.add_argument(
+        "--legacy-python", help="a Python with tensorflow-estimator 2.15 (bench/legacy_peer.py)"
+    )
     args = parser.parse_args(argv)
-    from bench import eval_predict, memory, replica_throughput, train_throughput
+    from bench import eval_predict, memory, replica_throughput, rounds, train_throughput
 
+    legacy = ["--legacy-python", args.legacy_python] if args.legacy_python else []
     steps, repeats = ("300", "1") if args.quick else ("2000", "3")
     replicas = replica_throughput.main(["--steps", steps, "--repeats", repeats])
     train = train_throughput.main(
-        ["--steps", steps, "--iterations", "1", "10", "100", "1000", "--repeats", repeats]
+        ["--steps", steps, "--iterations", "1", "10", "100", "1000", "--repeats", repeats, *legacy]
     )
+    round_times = rounds.main(legacy)
     evalpred = eval_predict.main(
         ["--examples", "4096" if args.quick else "16384", "--repeats", repeats]
     )
