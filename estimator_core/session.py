@@ -50,8 +50,14 @@ class HookedSession:
                 options.MergeFrom(args.options)
         run_metadata = v1.RunMetadata()
         fetch_all = [fetches, [f for f in hook_fetches if f is not None]]
+        # Options and metadata only when some hook asked for them: collecting run metadata on
+        # every loop costs time on the host loop's critical path.
+        traced = options.ByteSize() > 0
         results, extra = self.session.run(
-            fetch_all, feed_dict=feeds or None, options=options, run_metadata=run_metadata
+            fetch_all,
+            feed_dict=feeds or None,
+            options=options if traced else None,
+            run_metadata=run_metadata if traced else None,
         )
         extra = iter(extra)
         for hook, fetched in zip(self.hooks, hook_fetches):
