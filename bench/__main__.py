@@ -86,6 +86,15 @@ def _results_md(train, evalpred, memory, replicas, round_times) -> str:
             1 - train[100]["steps_per_sec"]["engine"] / train[1000]["steps_per_sec"]["engine"]
         )
         lines += ["", f"Host-loop overhead at iterations_per_loop=100 (vs 1000): {overhead:.1%}."]
+    engine_secs = round_times["engine (persistent graphs)"]
+    lines += [
+        "",
+        "## Train-and-evaluate rounds (train 100 steps + evaluate 10 batches, ten rounds)",
+        "",
+        "| system | seconds | vs engine |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {n} | {t:.2f} | {t / engine_secs:.2f}x |" for n, t in round_times.items()]
     lines += [
         "",
         "## Evaluate and predict (examples/s)",
