@@ -151,9 +151,25 @@ def run(
         _where(use_tpu, train_distribute, strategy),
         model_dir,
     )
-    estimator.train(input_fn, max_steps=train_steps)
+    try:
+        estimator.train(input_fn, max_steps=train_steps)
+    except tf.errors.DataLossError as e:
+        # tf.data does not say which file is damaged: find it, and name it.
+        from components.data import check_tfrecords
+
+        check_tfrecords(examples_dir, artifacts.TRAIN_SPLIT)
+        raise ValueError(f"{examples_dir}: training examples are corrupt: {e.message}") from e
+    except tf.errors.InvalidArgumentError as e:
+        if "Feature" not in e.message and "Key" not in e.message:
+            raise
+        lines = [ln.strip() for ln in e.message.splitlines() if "Key" in ln or "Feature" in ln]
+        raise ValueError(
+            f"{examples_dir}: examples do not match {artifacts.SCHEMA_FILE}: "
+            f"{lines[0] if lines else e.message.strip()}"
+        ) from e
+    finally:
+        estimator.close()
     outcome = estimator.last_train_result
-    estimator.close()
 
     checkpoint = tf.train.latest_checkpoint(model_dir)
     if checkpoint is None:
