@@ -176,6 +176,11 @@ def run(
         raise RuntimeError(f"training finished but wrote no checkpoint into {model_dir}")
     step = _step_of(checkpoint)
     if step < train_steps and not outcome.get("preempted"):
+        # The training input repeats: ending early means damaged data (tf.data reads some
+        # truncated gzip files as a short, clean stream). Find the file and name it.
+        from components.data import check_tfrecords
+
+        check_tfrecords(examples_dir, artifacts.TRAIN_SPLIT)
         log.warning("input ended at global_step %d before train_steps %d", step, train_steps)
     loss = outcome.get("loss")
     if loss is None:  # nothing left to train: keep the loss of the run that got here
