@@ -43,13 +43,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub.required = True
     names = [SUBCOMMANDS[command]] if command in SUBCOMMANDS else SUBCOMMANDS.values()
     for name in names:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name and name.startswith(e.name):
-                continue  # that step is not part of this installation
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
