@@ -17,13 +17,17 @@ from components.prepare import runner as runner_lib
 from components.schema import Schema
 
 
-def read_examples(out, split):
+def read_records(out, split):
     records = []
     for path in sorted(glob.glob(os.path.join(out, f"Split-{split}", "*.tfrecord.gz"))):
         with gzip.open(path):  # really gzip
             pass
         records += [r.numpy() for r in tf.data.TFRecordDataset(path, compression_type="GZIP")]
-    return [tf.train.Example.FromString(r) for r in records]
+    return records
+
+
+def read_examples(out, split):
+    return [tf.train.Example.FromString(r) for r in read_records(out, split)]
 
 
 def read_dead_letter(out):
@@ -104,7 +108,8 @@ def write(path, text, mode="w"):
 
 def membership(out):
     return {
-        split: sorted(e.SerializeToString() for e in read_examples(out, split))
+        # Raw bytes as written: worker processes must encode the same row identically.
+        split: sorted(read_records(out, split))
         for split in ("train", "eval")
     }
 
