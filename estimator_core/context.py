@@ -51,10 +51,14 @@ class EngineContext:
             and self.config.num_worker_replicas > 1
         )
 
+    def on_tpu(self, mode: str) -> bool:
+        """Training runs on the TPU cores; evaluation and prediction too when their batch size
+        is set, else on the host CPU (as in the original TPUEstimator)."""
+        return self.use_tpu and (mode == ModeKeys.TRAIN or self.batch_size(mode) is not None)
+
     def num_replicas(self, mode: str) -> int:
         if self.use_tpu:
-            # Training runs on the TPU cores; evaluation and prediction run on the host CPU.
-            return (self.config.tpu_config.num_shards or 1) if mode == ModeKeys.TRAIN else 1
+            return (self.config.tpu_config.num_shards or 1) if self.on_tpu(mode) else 1
         if mode == ModeKeys.TRAIN and self.multi_worker:
             return self.config.num_worker_replicas
         strategy = self.strategy(mode)

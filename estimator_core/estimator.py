@@ -155,12 +155,12 @@ class TPUEstimator:
 
     @staticmethod
     def _resolve_model_dir(model_dir: str | None, config: RunConfig) -> str:
-        if model_dir is not None and config.model_dir is not None:
-            if os.path.normpath(model_dir) != os.path.normpath(config.model_dir):
-                raise ValueError(
-                    f"model_dir ({model_dir}) and config.model_dir ({config.model_dir}) differ; "
-                    "set one, or set both to the same directory"
-                )
+        both = model_dir is not None and config.model_dir is not None
+        if both and os.path.normpath(model_dir) != os.path.normpath(config.model_dir):
+            raise ValueError(
+                f"model_dir ({model_dir}) and config.model_dir ({config.model_dir}) differ; "
+                "set one, or set both to the same directory"
+            )
         model_dir = model_dir or config.model_dir
         if model_dir is None:
             model_dir = tempfile.mkdtemp(prefix="tpuest_model_")
@@ -193,8 +193,9 @@ class TPUEstimator:
         return bound_model_fn
 
     def _context_for(self, mode: str) -> EngineContext:
-        """The engine context for a call; with use_tpu, resolves the TPU first (or fails clearly)."""
-        if not self._ctx.use_tpu:
+        """The engine context for a call; when it runs on TPU cores, resolves the TPU first
+        (or fails clearly)."""
+        if not self._ctx.on_tpu(mode):
             return self._ctx
         from estimator_core import tpu
 
@@ -222,15 +223,10 @@ class TPUEstimator:
     def evaluate(self, input_fn, steps=None, hooks=None, checkpoint_path=None, name=None) -> dict:
         """Evaluates `steps` batches (or all input) and returns the metrics, loss and global_step."""
         _check_steps("steps", steps)
-        if self._ctx.batch_size(ModeKeys.EVAL) is not None:
-            self._context_for(ModeKeys.EVAL)
-            if self._ctx.use_tpu:
-                log.warning(
-                    "evaluation on TPU cores is not implemented: evaluating on the host CPU"
-                )
+        ctx = self._context_for(ModeKeys.EVAL)
         checkpoint = checkpoints.require_checkpoint(self.model_dir, checkpoint_path)
         return evaluation.run_evaluate(
-            self._ctx,
+            ctx,
             input_fn,
             steps=steps,
             hooks=hooks,
@@ -248,9 +244,10 @@ class TPUEstimator:
         yield_single_examples=True,
     ) -> Iterator:
         """Yields predictions (one example at a time by default) until input ends."""
+        ctx = self._context_for(ModeKeys.PREDICT)
         checkpoint = checkpoints.require_checkpoint(self.model_dir, checkpoint_path)
         return prediction.run_predict(
-            self._ctx,
+            ctx,
             input_fn,
             predict_keys=predict_keys,
             hooks=hooks,

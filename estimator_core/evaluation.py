@@ -13,7 +13,7 @@ from estimator_core.context import EngineContext, new_graph
 from estimator_core.graph_cache import GraphCache, LiveGraph, call_key
 from estimator_core.inputs import make_input_source
 from estimator_core.mode_keys import ModeKeys
-from estimator_core.replication import replication_for
+from estimator_core.replication import replication_for_mode
 from estimator_core.session import HookedSession, restore_into, start_session
 from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of, validate_spec
 
@@ -76,7 +76,7 @@ class EvalGraph:
 def _build(ctx: EngineContext, input_fn, hooks, checkpoint: str, key) -> LiveGraph:
     graph = new_graph(ctx.config.tf_random_seed)
     with graph.as_default():
-        replication = replication_for(ctx.strategy(EVAL), ctx.batch_axis, per_host_input=True)
+        replication = replication_for_mode(ctx, EVAL)
         with replication.scope():
             global_step = v1.train.get_or_create_global_step()
         source = make_input_source(ctx.call_input_fn(input_fn, EVAL), EVAL)
@@ -97,8 +97,11 @@ def _build(ctx: EngineContext, input_fn, hooks, checkpoint: str, key) -> LiveGra
         updates = tf.group(*[v[1] for v in metrics.values()])
         reset_metrics = v1.variables_initializer(v1.local_variables())
         scaffold = scaffold_of(spec)
+        init_ops = replication.init_ops()
         all_hooks = [*(hooks or ()), *hooks_of(spec, EVAL)]
-    session = start_session(graph, scaffold, all_hooks, checkpoint, replication, ctx.config)
+    session = start_session(
+        graph, scaffold, all_hooks, checkpoint, replication, ctx.config, init_ops
+    )
     state = EvalGraph(source, updates, values, reset_metrics, scaffold.saver)
     return LiveGraph(key, graph, session, all_hooks, state, checkpoint=checkpoint)
 

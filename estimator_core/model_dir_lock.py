@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -85,10 +86,8 @@ class ModelDirLock:
     def release(self) -> None:
         if self._held:
             self._held = False
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
-            except FileNotFoundError:
-                pass
 
     def __enter__(self):
         self.acquire()

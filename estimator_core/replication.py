@@ -14,6 +14,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from estimator_core.inputs import batch_size_of
+from estimator_core.mode_keys import ModeKeys
 
 log = logging.getLogger("estimator_core")
 v1 = tf.compat.v1
@@ -113,6 +114,10 @@ class OneDevice:
     def loop_building(self):
         return contextlib.nullcontext()
 
+    def init_ops(self) -> list:
+        """Ops to run once in each new session (none off TPU)."""
+        return []
+
     def train_step(self, get_next, call: CallModelFn, dep, host_fn=lambda spec: []):
         """(spec, train_op, loss, host tensors) for one step."""
         with tf.control_dependencies([dep]):
@@ -165,6 +170,9 @@ class Replicated:
 
     def loop_building(self):
         return _control_flow_v1()
+
+    def init_ops(self) -> list:
+        return []
 
     def _distribute(self, shards):
         return self.strategy.experimental_distribute_values_from_function(
@@ -310,6 +318,60 @@ def replication_for(strategy, batch_axis, per_host_input: bool, target: str = ""
     )
 
 
+def replication_for_mode(ctx, mode: str, base_config: v1.ConfigProto | None = None):
+    """Where `mode` runs for this estimator: TPU cores, the TF_CONFIG workers, a strategy's
+    replicas, or one device. Call inside the graph being built."""
+    if ctx.on_tpu(mode):
+        return TPUReplicated(
+            ctx.num_replicas(mode),
+            target=ctx.tpu_target,
+            cluster_def=ctx.tpu_cluster_def,
+            batch_axis=ctx.batch_axis,
+            per_host_input=ctx.per_host_input if mode == ModeKeys.TRAIN else True,
+            batch_size=ctx.batch_size(mode),
+        )
+    if mode == ModeKeys.TRAIN and ctx.multi_worker:
+        return multi_worker(ctx.batch_axis, ctx.per_host_input, base_config)
+    per_host = ctx.per_host_input if mode == ModeKeys.TRAIN else True
+    return replication_for(ctx.strategy(mode), ctx.batch_axis, per_host)
+
+
+def pad_batch(features, labels, batch_size: int, batch_axis=None):
+    """(features, labels) padded to exactly `batch_size` rows, and the real row count.
+
+    A partial final batch is filled by repeating its own rows (in-distribution values: no
+    zeros that could turn a loss into NaN); callers drop the extra rows again by count.
+    """
+    no_labels = labels is None
+    labels = () if no_labels else labels
+    axes = _batch_axes(batch_axis, features, labels)
+    flat = tf.nest.flatten((features, labels))
+    count = tf.shape(flat[0])[axes[0]]
+    with tf.control_dependencies(
+        [
+            tf.debugging.assert_less_equal(
+                count, batch_size, message=f"input batch is larger than the batch size {batch_size}"
+            )
+        ]
+    ):
+        rows = tf.range(batch_size) % tf.maximum(count, 1)
+    padded = []
+    for tensor, axis in zip(flat, axes):
+        filled = tf.gather(tensor, rows, axis=axis)
+        shape = filled.shape.as_list() if filled.shape.rank is not None else None
+        if shape is not None:
+            shape[axis] = batch_size
+            filled.set_shape(shape)
+        padded.append(filled)
+    features, labels = tf.nest.pack_sequence_as((features, labels), padded)
+    return features, None if no_labels else labels, count
+
+
+def _first_rows(structure, count):
+    """Each tensor of `structure` cut to its first `count` rows (undoes pad_batch's filling)."""
+    return tf.nest.map_structure(lambda t: t[:count], structure)
+
+
 class TPUReplicated:
     """Training replicated over TPU cores with `tf.compat.v1.tpu.replicate` inside the host loop.
 
@@ -326,12 +388,14 @@ class TPUReplicated:
         cluster_def=None,
         batch_axis=None,
         per_host_input: bool = True,
+        batch_size: int | None = None,
     ):
         self.num_replicas = self.num_local = num_shards
         self.session_target = target
         self._cluster_def = cluster_def
         self.batch_axis = batch_axis
         self.per_host_input = per_host_input
+        self.batch_size = batch_size  # the global batch of this mode (TPU shapes are static)
 
     def session_config(self, config: v1.ConfigProto) -> v1.ConfigProto:
         merged = v1.ConfigProto()
@@ -373,6 +437,70 @@ class TPUReplicated:
         host = [tf.concat([out[k] for out in outputs], axis=0) for k in range(1, len(outputs[0]))]
         train_op = tf.group(*[out[0] for out in outputs])
         return specs[0], train_op, loss, host
+
+    def _replicate_padded(self, features, labels, core_fn):
+        """Pads the host batch to the full static batch, splits it over the cores and runs
+        `core_fn(shard_features, shard_labels, real_rows_in_shard) -> list of tensors` on each;
+        returns the per-core outputs and the real row count."""
+        if self.batch_size is None:
+            raise ValueError("evaluation/prediction on TPU cores needs eval/predict_batch_size")
+        features, labels, count = pad_batch(features, labels, self.batch_size, self.batch_axis)
+        shards = shard_batch(features, labels, self.num_shards, self.batch_axis)
+        per_shard = self.batch_size // self.num_shards
+        real = [
+            tf.cast(tf.clip_by_value(count - i * per_shard, 0, per_shard), tf.float32)
+            for i in range(self.num_shards)
+        ]
+        structure = shards[0]
+
+        def replica_fn(real_rows, *flat):
+            return core_fn(*tf.nest.pack_sequence_as(structure, list(flat)), real_rows)
+
+        outputs = v1.tpu.replicate(
+            replica_fn, inputs=[[r, *tf.nest.flatten(s)] for r, s in zip(real, shards)]
+        )
+        return outputs, count
+
+    def eval_step(self, features, labels, call: CallModelFn, gather_fn):
+        """Every core evaluates one shard of the padded batch; the metric tensors come back to
+        the host in input order with the padding rows dropped, so metric_fn sees each example
+        once. The loss is weighted by each core's real rows; a core holding both real and
+        padding rows reports its mean over both (padding repeats real rows)."""
+        specs, gathered_structure = [], []
+
+        def core_fn(shard_features, shard_labels, real_rows):
+            spec = call(shard_features, shard_labels)
+            specs.append(spec)
+            gathered = gather_fn(spec)
+            gathered_structure.append(gathered)
+            loss = tf.cast(spec.loss, tf.float32)
+            return [loss * real_rows, *tf.nest.flatten(gathered)]
+
+        outputs, count = self._replicate_padded(features, labels, core_fn)
+        total = tf.add_n([out[0] for out in outputs])
+        concatenated = [
+            tf.concat([out[k] for out in outputs], axis=0) for k in range(1, len(outputs[0]))
+        ]
+        gathered = tf.nest.pack_sequence_as(gathered_structure[0], concatenated)
+        return specs[0], total, tf.cast(count, tf.float32), _first_rows(gathered, count)
+
+    def predict_step(self, features, call: CallModelFn):
+        """Every core predicts one shard of the padded batch; one prediction per real input,
+        in input order."""
+        specs, structure = [], []
+
+        def core_fn(shard_features, _labels, _real_rows):
+            spec = call(shard_features, None)
+            specs.append(spec)
+            structure.append(spec.predictions)
+            return tf.nest.flatten(spec.predictions)
+
+        outputs, count = self._replicate_padded(features, None, core_fn)
+        concatenated = [
+            tf.concat([out[k] for out in outputs], axis=0) for k in range(len(outputs[0]))
+        ]
+        predictions = tf.nest.pack_sequence_as(structure[0], concatenated)
+        return specs[0], _first_rows(predictions, count)
 
     @property
     def num_shards(self) -> int:

@@ -156,18 +156,26 @@ class CheckpointError(RuntimeError):
 
 
 def start_session(
-    graph: tf.Graph, scaffold, hooks, checkpoint_path, replication, config
+    graph: tf.Graph, scaffold, hooks, checkpoint_path, replication, config, init_ops=()
 ) -> v1.Session:
-    """Lets hooks add ops (begin), freezes the graph, and opens a session restoring checkpoint_path."""
+    """Lets hooks add ops (begin), freezes the graph, opens a session restoring checkpoint_path
+    and runs `init_ops` (TPU system initialization, summary writers) once in it."""
     with graph.as_default():
         for hook in hooks:
             hook.begin()
         scaffold.finalize()
         graph.finalize()
-    return open_session(
+    session = open_session(
         graph,
         scaffold,
         checkpoint_path,
         replication.session_config(session_config(config)),
         target=replication.session_target,
     )
+    if init_ops:
+        try:
+            session.run(list(init_ops))
+        except BaseException:
+            session.close()
+            raise
+    return session

@@ -12,7 +12,7 @@ from estimator_core.context import EngineContext, new_graph
 from estimator_core.inputs import InputSource, make_input_source
 from estimator_core.loop import TrainLoop, build_train_loop
 from estimator_core.mode_keys import ModeKeys
-from estimator_core.replication import TPUReplicated, multi_worker, replication_for
+from estimator_core.replication import replication_for_mode
 from estimator_core.session import session_config
 from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of, validate_spec
 
@@ -67,20 +67,7 @@ def build_train_graph(
     """
     graph = new_graph(ctx.config.tf_random_seed)
     with graph.as_default():
-        if ctx.use_tpu:
-            replication = TPUReplicated(
-                ctx.num_replicas(TRAIN),
-                target=ctx.tpu_target,
-                cluster_def=ctx.tpu_cluster_def,
-                batch_axis=ctx.batch_axis,
-                per_host_input=ctx.per_host_input,
-            )
-        elif ctx.multi_worker:
-            replication = multi_worker(
-                ctx.batch_axis, ctx.per_host_input, session_config(ctx.config)
-            )
-        else:
-            replication = replication_for(ctx.strategy(TRAIN), ctx.batch_axis, ctx.per_host_input)
+        replication = replication_for_mode(ctx, TRAIN, session_config(ctx.config))
         with replication.scope():
             global_step = v1.train.get_or_create_global_step()
         sources = [
@@ -112,7 +99,7 @@ def build_train_graph(
             rebuild_for = [
                 tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in _host_call_tensors(spec)
             ]
-        init_ops = list(replication.init_ops()) if hasattr(replication, "init_ops") else []
+        init_ops = list(replication.init_ops())
         if host_specs:
             # Runs on the host after each loop, on the last step's tensors from every shard.
             loop.outputs["host_call"] = _call_host_fn(spec, loop.outputs["host_tensors"])

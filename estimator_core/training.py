@@ -104,7 +104,9 @@ def _build_live(ctx: EngineContext, input_fn, hooks, saving_listeners, key) -> L
                 )
             )
     resume_from = checkpoints.restore_candidates(ctx.model_dir)
-    session = start_session(tg.graph, tg.scaffold, all_hooks, resume_from, tg.replication, config)
+    session = start_session(
+        tg.graph, tg.scaffold, all_hooks, resume_from, tg.replication, config, tg.init_ops
+    )
     return LiveGraph(key, tg.graph, session, all_hooks, tg, checkpoint=latest)
 
 
@@ -156,8 +158,6 @@ def _train(
     try:
         with tg.graph.as_default():
             session.run([s.initializer for s in tg.sources if s.initializer is not None])
-            if tg.init_ops and not reused:
-                session.run(tg.init_ops)  # host_call's summary writers
             start = int(session.run(tg.global_step))
             target = _target_step(start, steps, max_steps)
             report.total_steps = target
