@@ -110,12 +110,8 @@ def _build_live(ctx: EngineContext, input_fn, hooks, saving_listeners, key) -> L
     return LiveGraph(key, tg.graph, session, all_hooks, tg, checkpoint=latest)
 
 
-def _train_key(input_fn, hooks, saving_listeners) -> tuple:
-    return call_key(input_fn, *(hooks or ()), *(saving_listeners or ()))
-
-
-def _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache) -> tuple[LiveGraph, bool]:
-    """(live graph, whether it came from the cache)."""
+def _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache) -> LiveGraph:
+    """The cached live graph for this call, or a newly built one."""
     key = call_key(input_fn, *(hooks or ()), *(saving_listeners or ()))
     live = cache.get(ModeKeys.TRAIN, key) if cache is not None else None
     if live is not None:
@@ -128,11 +124,11 @@ def _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache) -> tuple[Live
                 checkpoints.restore_candidates(ctx.model_dir),
             )
             live.checkpoint = latest
-        return live, True
+        return live
     live = _build_live(ctx, input_fn, hooks, saving_listeners, key)
     if cache is not None and not live.state.replication.session_target:
         cache.put(ModeKeys.TRAIN, live)
-    return live, False
+    return live
 
 
 def _train(
@@ -152,7 +148,7 @@ def _train(
                 "steps_per_sec": None,
                 "preempted": False,
             }
-    live, reused = _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache)
+    live = _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache)
     tg, session, report, config = live.state, live.session, live.hooks[0], ctx.config
     cached = cache is not None and cache.get(ModeKeys.TRAIN, live.key) is live
     try:
