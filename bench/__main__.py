@@ -49,7 +49,7 @@ def _plot(train: dict, path: str) -> None:
     plt.close(figure)
 
 
-def _results_md(train, evalpred, memory, replicas, round_times) -> str:
+def _results_md(train, evalpred, memory, replicas, round_times, penguins, pipeline) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -116,6 +116,36 @@ def _results_md(train, evalpred, memory, replicas, round_times) -> str:
     ]
     lines += [
         "",
+        "## Penguins model fed from prepared TFRecords (components.data, input pipeline included)",
+        "",
+        "| iterations_per_loop | engine steps/s | raw v1 loop steps/s | engine / raw |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {k} | {r['steps_per_sec']['engine']:.0f} | {r['steps_per_sec']['raw v1 loop']:.0f} "
+        f"| {r['ratio']:.2f}x |"
+        for k, r in sorted(penguins.items())
+    ]
+    lines += [
+        "",
+        "## Local pipeline wall time per step (penguins, kfp.local subprocess tasks)",
+        "",
+        "Beside each step, the same library call in one warm process: the difference is the",
+        "cost of orchestration (a fresh Python per task, imports, artifact bookkeeping).",
+        "",
+        "| step | in the pipeline (s) | in process (s) |",
+        "|---|---|---|",
+    ]
+    direct = pipeline["in_process_seconds"]
+    lines += [
+        f"| {step} | {secs:.2f} | {direct[step]:.2f} |"
+        if step in direct
+        else f"| {step} | {secs:.2f} | - |"
+        for step, secs in pipeline["pipeline_seconds"].items()
+    ]
+    lines += ["", f"Whole local pipeline run: {pipeline['total_seconds']:.1f} s."]
+    lines += [
+        "",
         "## Memory: RSS over consecutive train() calls",
         "",
         "| case | first MB | last MB | growth |",
@@ -139,7 +169,15 @@ def main(argv=None) -> int:
         "--legacy-python", help="a Python with tensorflow-estimator 2.15 (bench/legacy_peer.py)"
     )
     args = parser.parse_args(argv)
-    from bench import eval_predict, memory, replica_throughput, rounds, train_throughput
+    from bench import (
+        eval_predict,
+        memory,
+        penguins_input,
+        pipeline_steps,
+        replica_throughput,
+        rounds,
+        train_throughput,
+    )
 
     legacy = ["--legacy-python", args.legacy_python] if args.legacy_python else []
     steps, repeats = ("300", "1") if args.quick else ("2000", "3")
@@ -152,10 +190,22 @@ def main(argv=None) -> int:
         ["--examples", "4096" if args.quick else "16384", "--repeats", repeats]
     )
     mem = memory.main(["--calls", "5" if args.quick else "20"])
+    penguins = penguins_input.main(
+        [
+            "--steps",
+            "500" if args.quick else "3000",
+            "--iterations",
+            "1",
+            "100",
+            "--repeats",
+            repeats,
+        ]
+    )
+    pipeline = pipeline_steps.main([])
     if args.write_results:
         _plot(train, os.path.join(HERE, "steps_vs_iterations.png"))
         with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
-            f.write(_results_md(train, evalpred, mem, replicas, round_times))
+            f.write(_results_md(train, evalpred, mem, replicas, round_times, penguins, pipeline))
         print(f"wrote {os.path.join(HERE, 'RESULTS.md')}")
     return 0
 

@@ -28,9 +28,10 @@ def _engine(x, y):
         train_op = v1.train.AdamOptimizer(1e-3).minimize(
             loss, global_step=v1.train.get_global_step()
         )
-        metric_fn = lambda labels, logits: {
-            "accuracy": v1.metrics.accuracy(labels, tf.argmax(logits, 1))
-        }  # noqa: E731
+
+        def metric_fn(labels, logits):
+            return {"accuracy": v1.metrics.accuracy(labels, tf.argmax(logits, 1))}  # noqa: E731
+
         return TPUEstimatorSpec(
             mode, loss=loss, train_op=train_op, eval_metrics=(metric_fn, [labels, logits])
         )

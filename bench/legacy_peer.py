@@ -50,9 +50,10 @@ def _run(steps: int, rounds: int) -> dict:  # executed under TensorFlow 2.15
         logits = tf.matmul(h, v1.get_variable("w_out", [256, 10], initializer=init))
         loss = v1.losses.sparse_softmax_cross_entropy(labels, logits)
         op = v1.train.AdamOptimizer(1e-3).minimize(loss, global_step=v1.train.get_global_step())
-        metric_fn = lambda labels, logits: {
-            "acc": v1.metrics.accuracy(labels, tf.argmax(logits, 1))
-        }  # noqa: E731
+
+        def metric_fn(labels, logits):
+            return {"acc": v1.metrics.accuracy(labels, tf.argmax(logits, 1))}  # noqa: E731
+
         return tpu.TPUEstimatorSpec(
             mode, loss=loss, train_op=op, eval_metrics=(metric_fn, [labels, logits])
         )

@@ -28,9 +28,10 @@ def engine_rounds(rounds: int = 10, reuse: bool = True) -> float:
         logits = tt._mlp(features)
         loss = v1.losses.sparse_softmax_cross_entropy(labels, logits)
         op = v1.train.AdamOptimizer(1e-3).minimize(loss, global_step=v1.train.get_global_step())
-        metric_fn = lambda labels, logits: {
-            "acc": v1.metrics.accuracy(labels, tf.argmax(logits, 1))
-        }  # noqa: E731
+
+        def metric_fn(labels, logits):
+            return {"acc": v1.metrics.accuracy(labels, tf.argmax(logits, 1))}  # noqa: E731
+
         return TPUEstimatorSpec(
             mode, loss=loss, train_op=op, eval_metrics=(metric_fn, [labels, logits])
         )

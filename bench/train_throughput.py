@@ -49,21 +49,34 @@ def _input(x, y, batch):
 
 def raw_loop(x, y, steps: int, k: int) -> float:
     """Steps/s of a raw v1 graph: tf.while_loop of k steps per session.run."""
+
+    def step(features, labels):
+        loss = v1.losses.sparse_softmax_cross_entropy(labels, _mlp(features))
+        return v1.train.AdamOptimizer(1e-3).minimize(
+            loss, global_step=v1.train.get_or_create_global_step()
+        )
+
+    return raw_steps_per_sec(step, _input(x, y, BATCH), steps, k)
+
+
+def raw_steps_per_sec(step, dataset_fn, steps: int, k: int) -> float:
+    """Steps/s of a hand-written v1 graph running `step(features, labels) -> train_op` k times
+    per session.run in a tf.while_loop over `dataset_fn` (a dataset, or a callable making one
+    inside the graph)."""
     graph = tf.Graph()
     with graph.as_default():
-        gs = v1.train.get_or_create_global_step()
-        it = v1.data.make_initializable_iterator(_input(x, y, BATCH))
+        v1.train.get_or_create_global_step()
+        dataset = dataset_fn() if callable(dataset_fn) else dataset_fn
+        it = v1.data.make_initializable_iterator(dataset)
 
         def body(i):
             with tf.control_dependencies([i]):
-                fx, fy = it.get_next()
-                loss = v1.losses.sparse_softmax_cross_entropy(fy, _mlp(fx))
-                op = v1.train.AdamOptimizer(1e-3).minimize(loss, global_step=gs)
+                op = step(*it.get_next())
             with tf.control_dependencies([op]):
                 return i + 1
 
         loop = tf.while_loop(lambda i: i < k, body, [tf.constant(0)], parallel_iterations=1)
-        init = [v1.global_variables_initializer(), it.initializer]
+        init = [v1.global_variables_initializer(), v1.local_variables_initializer(), it.initializer]
         graph.finalize()
         with v1.Session(graph=graph) as sess:
             sess.run(init)
@@ -76,18 +89,35 @@ def raw_loop(x, y, steps: int, k: int) -> float:
 
 def engine(x, y, steps: int, k: int, train_distribute=None) -> float:
     """Steps/s of TPUEstimator.train with iterations_per_loop=k (warm-up loop excluded)."""
-    from estimator_core import RunConfig, TPUConfig, TPUEstimator, TPUEstimatorSpec
+    from estimator_core import TPUEstimatorSpec
 
     def model_fn(features, labels, mode):
         loss = v1.losses.sparse_softmax_cross_entropy(labels, _mlp(features))
         op = v1.train.AdamOptimizer(1e-3).minimize(loss, global_step=v1.train.get_global_step())
         return TPUEstimatorSpec(mode, loss=loss, train_op=op)
 
-    timings = {}
+    return engine_steps_per_sec(
+        model_fn,
+        lambda params: _input(x, y, params["batch_size"]),
+        BATCH,
+        steps,
+        k,
+        train_distribute=train_distribute,
+    )
+
+
+def engine_steps_per_sec(
+    model_fn, input_fn, batch: int, steps: int, k: int, params=None, train_distribute=None
+) -> float:
+    """Steps/s of TPUEstimator.train(model_fn, input_fn) at iterations_per_loop=k, timed between
+    host loops by a hook (the first loop, with graph build and warm-up, is excluded)."""
+    from estimator_core import RunConfig, TPUConfig, TPUEstimator
+
+    loops = []
 
     class Timer(v1.train.SessionRunHook):
         def after_run(self, run_context, run_values):
-            timings.setdefault("loops", []).append(time.perf_counter())
+            loops.append(time.perf_counter())
 
     config = RunConfig(
         model_dir=tempfile.mkdtemp(prefix="bench_"),
@@ -97,9 +127,10 @@ def engine(x, y, steps: int, k: int, train_distribute=None) -> float:
         log_step_count_steps=10**9,
         train_distribute=train_distribute,
     )
-    est = TPUEstimator(model_fn, config=config, use_tpu=False, train_batch_size=BATCH)
-    est.train(lambda params: _input(x, y, params["batch_size"]), steps=steps + k, hooks=[Timer()])
-    loops = timings["loops"]  # first loop is the warm-up
+    est = TPUEstimator(
+        model_fn, config=config, params=params, use_tpu=False, train_batch_size=batch
+    )
+    est.train(input_fn, steps=steps + k, hooks=[Timer()])
     return (len(loops) - 1) * k / (loops[-1] - loops[0])
 
 
