@@ -30,7 +30,7 @@ def _engine(x, y):
         )
 
         def metric_fn(labels, logits):
-            return {"accuracy": v1.metrics.accuracy(labels, tf.argmax(logits, 1))}  # noqa: E731
+            return {"accuracy": v1.metrics.accuracy(labels, tf.argmax(logits, 1))}
 
         return TPUEstimatorSpec(
             mode, loss=loss, train_op=train_op, eval_metrics=(metric_fn, [labels, logits])
@@ -55,8 +55,13 @@ def _engine(x, y):
 
 def measure(x, y, repeats: int) -> dict:
     est = _engine(x, y)
-    eval_fn = lambda params: tf.data.Dataset.from_tensor_slices((x, y)).batch(params["batch_size"])  # noqa: E731
-    predict_fn = lambda params: tf.data.Dataset.from_tensor_slices(x).batch(params["batch_size"])  # noqa: E731
+
+    def eval_fn(params):
+        return tf.data.Dataset.from_tensor_slices((x, y)).batch(params["batch_size"])
+
+    def predict_fn(params):
+        return tf.data.Dataset.from_tensor_slices(x).batch(params["batch_size"])
+
     model = tt._keras_model()
     import keras
 

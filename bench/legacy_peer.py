@@ -52,7 +52,7 @@ def _run(steps: int, rounds: int) -> dict:  # executed under TensorFlow 2.15
         op = v1.train.AdamOptimizer(1e-3).minimize(loss, global_step=v1.train.get_global_step())
 
         def metric_fn(labels, logits):
-            return {"acc": v1.metrics.accuracy(labels, tf.argmax(logits, 1))}  # noqa: E731
+            return {"acc": v1.metrics.accuracy(labels, tf.argmax(logits, 1))}
 
         return tpu.TPUEstimatorSpec(
             mode, loss=loss, train_op=op, eval_metrics=(metric_fn, [labels, logits])

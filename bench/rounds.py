@@ -30,7 +30,7 @@ def engine_rounds(rounds: int = 10, reuse: bool = True) -> float:
         op = v1.train.AdamOptimizer(1e-3).minimize(loss, global_step=v1.train.get_global_step())
 
         def metric_fn(labels, logits):
-            return {"acc": v1.metrics.accuracy(labels, tf.argmax(logits, 1))}  # noqa: E731
+            return {"acc": v1.metrics.accuracy(labels, tf.argmax(logits, 1))}
 
         return TPUEstimatorSpec(
             mode, loss=loss, train_op=op, eval_metrics=(metric_fn, [labels, logits])

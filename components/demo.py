@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from components.cli import output_dir, positive_int
+
 
 def _main(args: argparse.Namespace) -> int:
     from components.datasets import penguins_csv
@@ -15,16 +17,6 @@ def _main(args: argparse.Namespace) -> int:
     return 0 if record.status == "succeeded" else 1
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "demo",
@@ -33,6 +25,11 @@ def register(subparsers) -> None:
         epilog="example:\n  tpuest demo --root ./tpuest-demo\n\n"
         "A second run on the same root evaluates against the first run's blessed model.",
     )
-    parser.add_argument("--root", default="tpuest-demo", help="output directory (default: ./tpuest-demo)")
-    parser.add_argument("--train-steps", type=_positive_int, default=600, help="training steps")
+    parser.add_argument(
+        "--root",
+        type=output_dir,
+        default="tpuest-demo",
+        help="output directory (default: ./tpuest-demo)",
+    )
+    parser.add_argument("--train-steps", type=positive_int, default=600, help="training steps")
     parser.set_defaults(func=_main)

@@ -119,12 +119,7 @@ def module_path(module: str) -> str:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from components.cli import UsageError
-
-    try:
-        path = module_path(args.module)
-    except FileNotFoundError as e:
-        raise UsageError(str(e)) from e
+    path = module_path(args.module)
     with open(path, encoding="utf-8") as f:
         findings = check_source(f.read(), path)
     for finding in findings:
@@ -140,6 +135,10 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  tpuest check-model my_model.py\n  tpuest check-model mypkg.model --strict",
     )
-    parser.add_argument("module", help="a .py file or an importable module name")
+    from components.cli import module_source
+
+    parser.add_argument(
+        "module", type=module_source, help="a .py file or an importable module name"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when anything is found")
     parser.set_defaults(func=_main)

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import os
+import urllib.parse
+
+from components.cli import (
+    UsageError,
+    beam_flags,
+    existing_dir,
+    key_values,
+    matching_pattern,
+    module_source,
+    nonempty,
+    output_dir,
+    output_file,
+    positive_int,
+)
+from components.evaluator.cli import threshold
 
 EXAMPLES = """examples:
   tpuest pipeline compile -o pipeline.yaml
@@ -16,23 +31,16 @@ EXAMPLES = """examples:
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
-
-
 def _every(text: str) -> float:
     from pipelines.local import parse_every
 
     try:
-        return parse_every(text)
+        seconds = parse_every(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+    if not math.isfinite(seconds):
+        raise argparse.ArgumentTypeError(f"interval {text!r} must be a finite duration")
+    return seconds
 
 
 def _cron(text: str) -> str:
@@ -43,14 +51,11 @@ def _cron(text: str) -> str:
     return text
 
 
-def _param(text: str) -> tuple[str, object]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"{text!r} must look like name=value")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+def _host(text: str) -> str:
+    url = urllib.parse.urlsplit(text)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s):// URL")
+    return text
 
 
 def _compile(args) -> int:
@@ -61,24 +66,26 @@ def _compile(args) -> int:
 
 
 def _run(args) -> int:
-    from components.cli import UsageError
-    from pipelines.local import Schedule, run_local, summary
-
     if not args.local:
         raise UsageError("only --local runs start from here; use `schedule` for Kubeflow")
+    from components.prepare.cli import check_columns
+    from pipelines.local import Schedule, run_local, summary
+
+    check_columns([args.input], None, {"--label": args.label})
 
     def once():
         record = run_local(
             args.input,
             args.root,
             label=args.label,
-            module_file=args.module_file,
+            module_file=args.module_file or "",
             train_steps=args.train_steps,
             train_batch_size=args.train_batch_size,
             iterations_per_loop=args.iterations_per_loop,
             replicas=args.replicas,
             thresholds=args.threshold or ("accuracy>=0.9",),
             beam_options=args.beam_options,
+            warm_start=args.warm_start,
         )
         print(summary(record), flush=True)
 
@@ -98,6 +105,7 @@ def _runs(args) -> int:
 
 
 def _schedule(args) -> int:
+    parameters = key_values(args.param, "--param")
     from pipelines.schedule import schedule
 
     print(
@@ -106,7 +114,7 @@ def _schedule(args) -> int:
             args.experiment,
             args.cron,
             name=args.name,
-            parameters=dict(args.param),
+            parameters=parameters,
             max_concurrency=args.max_concurrency,
             catchup=args.catchup,
         )
@@ -130,7 +138,9 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("-o", "--output", default="pipeline.yaml", help="output YAML path")
+    p.add_argument(
+        "-o", "--output", type=output_file, default="pipeline.yaml", help="output YAML path"
+    )
     p.set_defaults(func=_compile)
 
     p = sub.add_parser(
@@ -140,16 +150,37 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--local", action="store_true", help="run with kfp.local (required)")
-    p.add_argument("--input", required=True, help="input CSV/JSONL path or glob")
-    p.add_argument("--root", required=True, help="directory for artifacts, index and reports")
-    p.add_argument("--label", default="species")
-    p.add_argument("--module-file", default="", help="model module (default: the built-in model)")
-    p.add_argument("--train-steps", type=_positive_int, default=600)
-    p.add_argument("--train-batch-size", type=_positive_int, default=32)
-    p.add_argument("--iterations-per-loop", type=_positive_int, default=100)
-    p.add_argument("--replicas", type=_positive_int, default=1)
-    p.add_argument("--threshold", action="append", help='e.g. "accuracy>=0.9" (repeatable)')
-    p.add_argument("--beam-options", default="", help="Beam pipeline options for prepare")
+    p.add_argument(
+        "--input", type=matching_pattern, required=True, help="input CSV/JSONL path or glob"
+    )
+    p.add_argument(
+        "--root",
+        type=output_dir,
+        required=True,
+        help="directory for artifacts, index and reports",
+    )
+    p.add_argument("--label", type=nonempty, default="species")
+    p.add_argument(
+        "--module-file",
+        type=module_source,
+        help="model module (default: the built-in model)",
+    )
+    p.add_argument("--train-steps", type=positive_int, default=600)
+    p.add_argument("--train-batch-size", type=positive_int, default=32)
+    p.add_argument("--iterations-per-loop", type=positive_int, default=100)
+    p.add_argument("--replicas", type=positive_int, default=1)
+    p.add_argument(
+        "--threshold",
+        type=threshold,
+        action="append",
+        help='e.g. "accuracy>=0.9" (repeatable)',
+    )
+    p.add_argument(
+        "--beam-options",
+        type=beam_flags,
+        default="",
+        help="Beam pipeline flags for prepare in one string, e.g. '--direct_num_workers=2'",
+    )
     p.add_argument(
         "--warm-start",
         action="store_true",
@@ -159,7 +190,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=_run)
 
     p = sub.add_parser("runs", help="list the runs recorded under a root")
-    p.add_argument("--root", required=True)
+    p.add_argument("--root", type=existing_dir, required=True)
     p.set_defaults(func=_runs)
 
     p = sub.add_parser(
@@ -168,11 +199,15 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--host", required=True, help="KFP API endpoint")
-    p.add_argument("--experiment", required=True)
+    p.add_argument("--host", type=_host, required=True, help="KFP API endpoint (http[s]://...)")
+    p.add_argument("--experiment", type=nonempty, required=True)
     p.add_argument("--cron", required=True, type=_cron, help='6-field cron, e.g. "0 0 */6 * * *"')
-    p.add_argument("--name", default="tpuest-training-recurring", help="recurring run name")
-    p.add_argument("--param", action="append", type=_param, default=[], help="name=value")
-    p.add_argument("--max-concurrency", type=_positive_int, default=1)
+    p.add_argument(
+        "--name", type=nonempty, default="tpuest-training-recurring", help="recurring run name"
+    )
+    p.add_argument(
+        "--param", action="append", default=[], help="name=value, VALUE is JSON or a string"
+    )
+    p.add_argument("--max-concurrency", type=positive_int, default=1)
     p.add_argument("--catchup", action="store_true", help="run missed intervals (default: no)")
     p.set_defaults(func=_schedule)

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import glob
+import os
 
-from components.trainer.cli import positive_int
+from components import artifacts
+from components.cli import (
+    UsageError,
+    checkpoint_path,
+    existing_dir,
+    module_source,
+    non_negative_float,
+    nonempty,
+    output_dir,
+    positive_int,
+)
 
 EXAMPLE = """example:
   tpuest evaluate --examples out/examples --model-dir out/model --output out/eval
@@ -19,23 +31,15 @@ without a baseline the model is blessed (first run); the exit code is 0 either w
 """
 
 
-def _threshold(text: str):
+def threshold(text: str) -> str:
+    """argparse type: a blessing rule like 'accuracy>=0.9' (kept as text)."""
     from components.evaluator.blessing import Threshold
 
     try:
-        return Threshold.parse(text)
+        Threshold.parse(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _tolerance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value >= 0:  # also rejects nan
-        raise argparse.ArgumentTypeError(f"{text} must be >= 0")
-    return value
+    return text
 
 
 def register(subparsers) -> None:
@@ -47,39 +51,56 @@ def register(subparsers) -> None:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--examples", required=True, help="the prepare output directory")
-    parser.add_argument("--model-dir", required=True, help="a `tpuest train` model dir")
-    parser.add_argument("--output", required=True, help="where the results go")
-    parser.add_argument("--checkpoint", help="checkpoint path (default: the latest)")
-    parser.add_argument("--module-file", help="override the module recorded by the trainer")
-    parser.add_argument("--split", default="eval", help="default: %(default)s")
+    parser.add_argument(
+        "--examples", type=existing_dir, required=True, help="the prepare output directory"
+    )
+    parser.add_argument(
+        "--model-dir", type=existing_dir, required=True, help="a `tpuest train` model dir"
+    )
+    parser.add_argument("--output", type=output_dir, required=True, help="where the results go")
+    parser.add_argument(
+        "--checkpoint", type=checkpoint_path, help="checkpoint path (default: the latest)"
+    )
+    parser.add_argument(
+        "--module-file", type=module_source, help="override the module recorded by the trainer"
+    )
+    parser.add_argument("--split", type=nonempty, default="eval", help="default: %(default)s")
     parser.add_argument(
         "--threshold",
-        type=_threshold,
+        type=threshold,
         action="append",
         default=[],
         dest="thresholds",
         metavar="RULE",
         help="METRIC OP NUMBER with OP one of >= <= > <, repeatable, e.g. 'accuracy>=0.9'",
     )
-    parser.add_argument("--baseline-model-dir", help="a model dir to compare against")
-    parser.add_argument("--compare-metric", default="accuracy", help="default: %(default)s")
+    parser.add_argument(
+        "--baseline-model-dir", type=existing_dir, help="a model dir to compare against"
+    )
+    parser.add_argument(
+        "--compare-metric", type=nonempty, default="accuracy", help="default: %(default)s"
+    )
     parser.add_argument(
         "--tolerance",
-        type=_tolerance,
+        type=non_negative_float,
         default=0.0,
         help="how much worse than the baseline is allowed (default: %(default)s)",
     )
     parser.add_argument(
-        "--slice-by", action="append", default=[], metavar="FEATURE", help="repeatable"
+        "--slice-by",
+        type=nonempty,
+        action="append",
+        default=[],
+        metavar="FEATURE",
+        help="repeatable",
     )
     parser.add_argument("--batch-size", type=positive_int, default=64, help="default: 64")
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    _check_split(args.examples, args.split)
     from components import evaluator
-    from components.cli import UsageError
 
     try:
         result = _run(evaluator, args)
@@ -109,4 +130,16 @@ def _run(evaluator, args: argparse.Namespace):
         tolerance=args.tolerance,
         slice_by=args.slice_by,
         batch_size=args.batch_size,
+    )
+
+
+def _check_split(examples: str, split: str) -> None:
+    """Refuses a --split the (local) examples dir does not hold, before any model is loaded."""
+    if "://" in examples or os.path.isdir(artifacts.split_dir(examples, split)):
+        return
+    prefix = artifacts.split_dir(examples, "")
+    have = sorted(path[len(prefix) :] for path in glob.glob(f"{glob.escape(prefix)}*"))
+    raise UsageError(
+        f"evaluate: --split {split!r}: {examples} has no {artifacts.SPLIT_PREFIX}{split} "
+        f"(splits: {', '.join(have) or 'none'})"
     )

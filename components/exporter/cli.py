@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from components.cli import UsageError, checkpoint_path, existing_dir, module_source, output_dir
+
 EXAMPLE = """example:
   tpuest export --model-dir out/model --evaluation out/eval --export-base out/serving
   tpuest export --model-dir out/model --export-base out/serving --force
@@ -25,18 +27,26 @@ def register(subparsers) -> None:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model-dir", required=True, help="a `tpuest train` model dir")
-    parser.add_argument("--export-base", required=True, help="versions are written under it")
-    parser.add_argument("--evaluation", help="a `tpuest evaluate` output dir (its marker)")
+    parser.add_argument(
+        "--model-dir", type=existing_dir, required=True, help="a `tpuest train` model dir"
+    )
+    parser.add_argument(
+        "--export-base", type=output_dir, required=True, help="versions are written under it"
+    )
+    parser.add_argument(
+        "--evaluation", type=existing_dir, help="a `tpuest evaluate` output dir (its marker)"
+    )
     parser.add_argument("--force", action="store_true", help="export even if not blessed")
-    parser.add_argument("--checkpoint", help="checkpoint path (default: the evaluated one)")
-    parser.add_argument("--module-file", help="override the module recorded by the trainer")
+    parser.add_argument(
+        "--checkpoint", type=checkpoint_path, help="checkpoint path (default: the evaluated one)"
+    )
+    parser.add_argument(
+        "--module-file", type=module_source, help="override the module recorded by the trainer"
+    )
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    from components.cli import UsageError
-
     if not args.evaluation and not args.force:
         raise UsageError("export: give --evaluation (the evaluator output) or --force")
     from components import exporter

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from components.cli import (
+    beam_flag,
+    existing_file,
+    fraction,
+    matching_pattern,
+    non_negative_int,
+    nonempty,
+    output_dir,
+)
 from components.prepare.runner import RUNNING_MODES
 from components.prepare.splits import parse_splits
 
@@ -22,26 +31,6 @@ def _splits(text: str) -> dict[str, float]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{value} is not in [0, 1]")
-    return value
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 0 (0 = one per CPU)")
-    return value
-
-
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "prepare",
@@ -51,27 +40,42 @@ def register(subparsers) -> None:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="file paths or glob patterns")
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        type=matching_pattern,
+        metavar="INPUT",
+        help="file paths or glob patterns",
+    )
     parser.add_argument(
         "--input",
         action="append",
+        type=matching_pattern,
         default=[],
         dest="more_inputs",
         metavar="INPUT",
         help="repeatable; like INPUT",
     )
-    parser.add_argument("--output", required=True, help="output examples directory")
-    parser.add_argument("--label", help="label column (rows missing it are rejected)")
-    parser.add_argument("--schema", help="schema.json to use instead of inferring one")
+    parser.add_argument(
+        "--output", type=output_dir, required=True, help="output examples directory"
+    )
+    parser.add_argument(
+        "--label", type=nonempty, help="label column (rows missing it are rejected)"
+    )
+    parser.add_argument(
+        "--schema", type=existing_file, help="schema.json to use instead of inferring one"
+    )
     parser.add_argument("--format", choices=("csv", "jsonl"), help="override the file extension")
-    parser.add_argument("--split-key", help="column whose value decides the split")
+    parser.add_argument("--split-key", type=nonempty, help="column whose value decides the split")
     parser.add_argument(
         "--splits", type=_splits, default="train=0.8,eval=0.2", help="default: %(default)s"
     )
     parser.add_argument(
-        "--max-bad-fraction", type=_fraction, default=0.05, help="default: %(default)s"
+        "--max-bad-fraction", type=fraction, default=0.05, help="default: %(default)s"
     )
-    parser.add_argument("--direct-num-workers", type=_workers, default=1, help="0 = one per CPU")
+    parser.add_argument(
+        "--direct-num-workers", type=non_negative_int, default=1, help="0 = one per CPU"
+    )
     parser.add_argument(
         "--direct-running-mode",
         choices=RUNNING_MODES,
@@ -81,6 +85,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--beam-option",
         action="append",
+        type=beam_flag,
         default=[],
         dest="beam_options",
         metavar="FLAG",
@@ -97,6 +102,7 @@ def main(args: argparse.Namespace) -> int:
     patterns = list(args.inputs) + list(args.more_inputs)
     if not patterns:
         raise UsageError("prepare: give at least one INPUT path or pattern (or --input)")
+    check_columns(patterns, args.format, {"--label": args.label, "--split-key": args.split_key})
     result = prepare.run(
         patterns,
         args.output,
@@ -114,3 +120,31 @@ def main(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{name}={n}" for name, n in result.counts.items())
     print(f"Examples at {result.output_dir}: {counts}, dead letters={result.dead_letter}")
     return 0
+
+
+def check_columns(patterns: list[str], input_format: str | None, columns: dict) -> None:
+    """Refuses a named column (e.g. {"--label": "y"}) missing from the first CSV input's header.
+
+    prepare.run checks the same, but as a library ValueError (exit 1); here the message names
+    the option and exits 2, and `pipeline run` finds it before its prepare task starts.
+
+    Raises:
+        components.cli.UsageError: naming the option, the file and its columns.
+    """
+    from components.cli import UsageError
+    from components.prepare import inputs
+
+    named = {option: name for option, name in columns.items() if name}
+    if not named:
+        return
+    for path in inputs.match_inputs(patterns):
+        fmt = inputs.detect_format(path, input_format)
+        if fmt != "csv":  # JSON Lines rows have no common header to check against
+            continue
+        header = inputs.read_header(path, fmt).header
+        for option, name in named.items():
+            if name not in header:
+                raise UsageError(
+                    f"{option} {name!r} is not a column of {path} (columns: {', '.join(header)})"
+                )
+        return

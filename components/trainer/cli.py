@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from components.cli import (
+    UsageError,
+    checkpoint_path,
+    existing_dir,
+    key_values,
+    module_source,
+    nonempty,
+    output_dir,
+    positive_int,
+)
 
 EXAMPLE = """example:
   tpuest train --examples out/examples --model-dir out/model --train-steps 1000
@@ -18,17 +28,6 @@ A model dir that already holds checkpoints is resumed up to --train-steps.
 """
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an int > 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} must be > 0")
-    return value
-
-
 def _iterations(text: str) -> int | str:
     if text.isdigit():
         return positive_int(text)
@@ -41,27 +40,6 @@ def _iterations(text: str) -> int | str:
     return text
 
 
-def parse_params(pairs: list[str]) -> dict:
-    """['key=value', ...] -> dict; values parsed as JSON when they are JSON, else strings.
-
-    Raises:
-        components.cli.UsageError: an item without '=' or with an empty key.
-    """
-    from components.cli import UsageError
-
-    params = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--params {pair!r}: expected key=value")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
-        params[key.strip()] = value
-    return params
-
-
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "train",
@@ -71,10 +49,14 @@ def register(subparsers) -> None:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--examples", required=True, help="the prepare output directory")
-    parser.add_argument("--model-dir", required=True, help="checkpoints go here")
     parser.add_argument(
-        "--module-file", help=".py path or module name with model_fn (default: built-in model)"
+        "--examples", type=existing_dir, required=True, help="the prepare output directory"
+    )
+    parser.add_argument("--model-dir", type=output_dir, required=True, help="checkpoints go here")
+    parser.add_argument(
+        "--module-file",
+        type=module_source,
+        help=".py path or module name with model_fn (default: built-in model)",
     )
     parser.add_argument("--train-steps", type=positive_int, required=True, help="global step")
     parser.add_argument("--train-batch-size", type=positive_int, default=32, help="global batch")
@@ -93,9 +75,13 @@ def register(subparsers) -> None:
         help="mirrored (default with --replicas > 1) or multi_worker (workers from TF_CONFIG)",
     )
     parser.add_argument("--use-tpu", action="store_true", help="train on a TPU")
-    parser.add_argument("--tpu", help="TPU name or grpc:// address (default: $TPU_NAME)")
+    parser.add_argument(
+        "--tpu", type=nonempty, help="TPU name or grpc:// address (default: $TPU_NAME)"
+    )
     parser.add_argument("--num-shards", type=positive_int, help="TPU cores to shard over")
-    parser.add_argument("--warm-start-from", help="a previous model dir or checkpoint")
+    parser.add_argument(
+        "--warm-start-from", type=checkpoint_path, help="a previous model dir or checkpoint"
+    )
     parser.add_argument(
         "--params",
         action="append",
@@ -111,9 +97,7 @@ def register(subparsers) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from components.cli import UsageError
-
-    params = parse_params(args.params)
+    params = key_values(args.params, "--params")
     if (args.tpu or args.num_shards) and not args.use_tpu:
         raise UsageError("train: --tpu and --num-shards need --use-tpu")
     if args.use_tpu and (args.replicas > 1 or args.strategy):
