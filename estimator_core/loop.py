@@ -23,8 +23,15 @@ class TrainLoop:
     `global_step` read after the loop.
     """
 
-    iterations: tf.Tensor
+    iterations: tf.Variable
     outputs: dict[str, tf.Tensor]
+    new_iterations: tf.Tensor  # fed to `resize_op`
+    resize_op: tf.Operation
+
+    def resize(self, session, iterations: int) -> None:
+        """Sets the steps per loop. A variable rather than a feed: runs without feeds take
+        Session.make_callable's fast path, which matters when loops are short."""
+        session.run(self.resize_op, {self.new_iterations: iterations})
 
 
 def _placeholder_value(spec: tf.TensorSpec) -> tf.Tensor:
@@ -42,9 +49,15 @@ def build_train_loop(step_fn: StepFn, global_step: tf.Variable, host_specs=()) -
     `host_specs` describe tensors the step hands to the host (TPUEstimatorSpec.host_call): the
     last step's values come out as outputs["host_tensors"].
     """
-    iterations = v1.placeholder_with_default(
-        tf.constant(1, tf.int32), [], name="iterations_per_loop"
+    iterations = v1.Variable(
+        1,
+        dtype=tf.int32,
+        trainable=False,
+        collections=[v1.GraphKeys.LOCAL_VARIABLES],  # never saved in checkpoints
+        name="iterations_per_loop",
     )
+    new_iterations = v1.placeholder(tf.int32, [], name="new_iterations_per_loop")
+    resize_op = iterations.assign(new_iterations).op
 
     def cond(i, loss, finite, summary, *host):
         return tf.logical_and(i < iterations, finite)
@@ -94,4 +107,4 @@ def build_train_loop(step_fn: StepFn, global_step: tf.Variable, host_specs=()) -
         "global_step": step_after,
         "host_tensors": host,
     }
-    return TrainLoop(iterations=iterations, outputs=outputs)
+    return TrainLoop(iterations, outputs, new_iterations, resize_op)

@@ -214,11 +214,15 @@ def _run_loops(
     run_options = None
     if timeout_secs:
         run_options = v1.RunOptions(timeout_in_ms=int(timeout_secs * 1000))
+    loop_size = None
     while not (hooked.should_stop or preemption.requested) and (target is None or step < target):
         size = sizer.next_size(None if target is None else target - step)
+        if size != loop_size:
+            loop.resize(hooked.session, size)
+            loop_size = size
         started = time.monotonic()
         try:
-            out = hooked.run(loop.outputs, {loop.iterations: size}, options=run_options)
+            out = hooked.run(loop.outputs, options=run_options)
         except tf.errors.OutOfRangeError:
             log.info(
                 "input_fn reached end of input at or after global_step %d: training stops", step
