@@ -56,18 +56,16 @@ def raw_loop(x, y, steps: int, k: int) -> float:
             loss, global_step=v1.train.get_or_create_global_step()
         )
 
-    return raw_steps_per_sec(step, _input(x, y, BATCH), steps, k)
+    return raw_steps_per_sec(step, lambda: _input(x, y, BATCH), steps, k)
 
 
 def raw_steps_per_sec(step, dataset_fn, steps: int, k: int) -> float:
     """Steps/s of a hand-written v1 graph running `step(features, labels) -> train_op` k times
-    per session.run in a tf.while_loop over `dataset_fn` (a dataset, or a callable making one
-    inside the graph)."""
+    per session.run in a tf.while_loop over the dataset `dataset_fn()` makes in the graph."""
     graph = tf.Graph()
     with graph.as_default():
         v1.train.get_or_create_global_step()
-        dataset = dataset_fn() if callable(dataset_fn) else dataset_fn
-        it = v1.data.make_initializable_iterator(dataset)
+        it = v1.data.make_initializable_iterator(dataset_fn())
 
         def body(i):
             with tf.control_dependencies([i]):

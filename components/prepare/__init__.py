@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import re
@@ -20,6 +21,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from components import artifacts
 from components.prepare import inputs as inputs_lib
+from components.prepare.infer import Ranks
 from components.prepare.inputs import MAX_LINE_BYTES, MalformedInputError
 from components.prepare.runner import make_pipeline, pipeline_options
 from components.prepare.splits import DEFAULT_SPLITS, parse_splits, validate_splits
@@ -112,19 +114,35 @@ def run(
     options = pipeline_options(
         beam_options, direct_num_workers=direct_num_workers, direct_running_mode=direct_running_mode
     )
-    files = [
-        inputs_lib.read_header(path, inputs_lib.detect_format(path, input_format), max_line_bytes)
+    heads = [
+        inputs_lib.read_head(path, inputs_lib.detect_format(path, input_format), max_line_bytes)
         for path in inputs_lib.match_inputs(inputs)
     ]
+    files = [f for f, _ in heads]
     given = Schema.load(schema) if isinstance(schema, str) else schema
     given = _check_columns(files, given, label, split_key)
     label = given.label if given is not None else label
+    sample_ranks = _sample_ranks(heads) if given is None else None
+    order = files[0].header
+    used = given or sample_ranks.schema(order, label, provisional=True)
 
     started = time.monotonic()
     tmp = staging_dir(output_dir, overwrite=overwrite)
     log.info("prepare: %d file(s) -> %s (staging in %s)", len(files), output_dir, tmp)
+    run_pipeline = functools.partial(
+        _run_pipeline, files, tmp, options, splits, split_key=split_key, order=order,
+        max_line_bytes=max_line_bytes,
+    )  # fmt: skip
     try:
-        _run_pipeline(files, tmp, options, splits, label, given, split_key, max_line_bytes)
+        run_pipeline(used, sample_ranks)
+        final = _read_json(f"{tmp}/{artifacts.SCHEMA_FILE}")
+        if final != used.to_dict():
+            # The head of the files missed a wider value: encode everything again with the
+            # schema over every row (a rare second pass; the result is as if inferred at once).
+            log.info("prepare: types widened after the sample (%s); preparing again", final)
+            FileSystems.delete([tmp])
+            FileSystems.mkdirs(tmp)
+            run_pipeline(Schema.from_dict(final), None)
         stats = _read_json(f"{tmp}/{artifacts.STATS_FILE}")
     except BaseException:
         FileSystems.delete([tmp])
@@ -181,27 +199,35 @@ def _check_columns(files, schema: Schema | None, label, split_key) -> Schema | N
     return schema
 
 
-def _run_pipeline(files, tmp, options, splits, label, schema, split_key, max_line_bytes) -> None:
+def _sample_ranks(heads) -> Ranks:
+    """Column ranks over the sampled head rows of every file (each file's columns included)."""
+    ranks = Ranks()
+    for source, records in heads:
+        if source.format == "csv":
+            ranks.add_csv(source.header, records)
+        else:
+            ranks.add_json_records(records, source.header)
+    return ranks
+
+
+def _run_pipeline(
+    files, tmp, options, splits, schema, sample_ranks, *, split_key, order, max_line_bytes
+) -> None:
     pipeline = make_pipeline(options)
-    batches = (
+    prepared = (
         pipeline
-        | "ListInputs" >> beam.Create(files)
-        | "ReadRecords" >> beam.ParDo(inputs_lib.ReadRecordBatches(max_line_bytes))
-        | "Redistribute" >> beam.Reshuffle()
-    )
-    prepared = batches | "Prepare" >> PrepareExamples(
-        splits=splits,
-        label=label,
-        schema=schema,
-        column_order=files[0].header,
-        split_key=split_key,
-    )
-    for name in splits:
-        _ = prepared[f"examples/{name}"] | f"Write[{name}]" >> beam.io.WriteToTFRecord(
-            f"{artifacts.split_dir(tmp, name)}/data",
-            file_name_suffix=artifacts.TFRECORD_SUFFIX,
-            compression_type=beam.io.filesystem.CompressionTypes.GZIP,
+        | "ListInputs" >> beam.Create(list(enumerate(files)))
+        | "Prepare"
+        >> PrepareExamples(
+            output_dir=tmp,
+            splits=splits,
+            schema=schema,
+            sample_ranks=sample_ranks,
+            column_order=order,
+            split_key=split_key,
+            max_line_bytes=max_line_bytes,
         )
+    )
     _ = (
         prepared["dead_letter"]
         | "DeadLetterToJson" >> beam.Map(json.dumps)

@@ -5,16 +5,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from apache_beam.io.filesystems import FileSystems
 
-from components.prepare.reading import (
-    BLOCK_BYTES,
-    MAX_LINE_BYTES,
-    MalformedInputError,
-    iter_record_blocks,
-)
+from components.prepare.reading import MAX_LINE_BYTES, MalformedInputError, iter_record_blocks
 
 __all__ = ["MAX_LINE_BYTES", "MalformedInputError", "InputFile", "read_head", "read_header"]
 
@@ -84,9 +79,12 @@ def read_head(
         MalformedInputError: naming the file and what is wrong with it.
     """
     blocks = iter_record_blocks(path, fmt, max_line_bytes=max_line_bytes)
-    head = next(blocks, [])
-    if fmt == "csv" and len(head) == 1:
-        head += next(blocks, [])[:1]  # a long header line: look for one data row beyond it
+    try:
+        head = next(blocks, [])
+        if fmt == "csv" and len(head) == 1:
+            head += next(blocks, [])[:1]  # a long header: look for a data row beyond it
+    finally:
+        blocks.close()
     first = head[0] if head else None
     if first is None:
         raise MalformedInputError(f"{path}: file is empty (no header and no rows)")

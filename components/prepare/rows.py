@@ -10,6 +10,8 @@ from typing import Any
 from components.schema import Schema, parse_value
 
 MISSING_TEXT = frozenset({"", "NA"})
+# tf.train.Example holds int64: larger integers are bad values, not silently wrapped.
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 # Rank of each type; inference widens to the larger rank (int < float < string).
 RANK = {"int": 1, "float": 2, "string": 3}
 TYPE_OF_RANK = {rank: name for name, rank in RANK.items()}
@@ -91,6 +93,17 @@ def narrowest_type(raw: Any, at_least: int = 0) -> int:
     return RANK["string"]
 
 
+def _int64(text: str) -> int:
+    return check_int64(int(text))
+
+
+def check_int64(value: int) -> int:
+    """`value` if it fits an int64; raises ValueError naming it otherwise."""
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"{value} is outside the int64 range")
+    return value
+
+
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -98,7 +111,7 @@ def _finite_float(text: str) -> float:
     return value
 
 
-_TEXT_CONVERTERS = {"int": int, "float": _finite_float, "string": str}
+_TEXT_CONVERTERS = {"int": _int64, "float": _finite_float, "string": str}
 
 
 class RowParser:
@@ -164,7 +177,8 @@ def typed_row(fields: dict[str, Any], schema: Schema) -> dict[str, int | float |
                 raise BadRow(f"missing label {column.name!r}")
             continue
         try:
-            values[column.name] = convert(raw, column.type)
+            value = convert(raw, column.type)
+            values[column.name] = check_int64(value) if column.type == "int" else value
         except ValueError as e:
             raise BadRow(f"column {column.name!r} ({column.type}): {e}") from None
     if len(fields) > len(values):

@@ -75,7 +75,13 @@ class SplitAssigner:
         self._bounds = bounds
 
     def __call__(self, key: str) -> str:
-        point = unit_hash(key)
+        return self.assign_all([key])[0]
+
+    def assign_all(self, keys: list[str]) -> list[str]:
+        """The split name of each key."""
+        return [self._name(unit_hash(k)) for k in keys]
+
+    def _name(self, point: float) -> str:
         for name, bound in zip(self.names, self._bounds):
             if point < bound:
                 return name

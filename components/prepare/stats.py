@@ -1,12 +1,10 @@
-"""Per-column statistics as a Beam CombineFn: counts, numeric moments, capped string vocabularies."""
+"""Per-column statistics: counts, numeric moments, capped string vocabularies; mergeable."""
 
 from __future__ import annotations
 
 import collections
 import math
 from typing import Any
-
-import apache_beam as beam
 
 VOCABULARY_CAP = 1000
 # Distinct strings tracked exactly per column; beyond this new values are counted as "other".
@@ -58,61 +56,59 @@ class _Strings:
         else:
             self.other += n
 
+    def add_all(self, values: list[str]):
+        if len(self.counts) + len(values) <= MAX_TRACKED:
+            self.counts.update(values)
+        else:
+            for value in values:
+                self.add(value)
+
 
 class StatsAccumulator:
-    """Rows per split plus one _Numbers or _Strings per column (by the Python type of values)."""
+    """Rows per split plus one _Numbers or _Strings per column; merges with others."""
 
     def __init__(self):
         self.rows: collections.Counter = collections.Counter()
         self.numbers: dict[str, _Numbers] = {}
         self.strings: dict[str, _Strings] = {}
 
-
-class ComputeStatsFn(beam.CombineFn):
-    """(split, {column: value}) -> StatsAccumulator; `finish` turns it into the stats.json dict."""
-
-    def create_accumulator(self):
-        return StatsAccumulator()
-
-    def add_input(self, acc, element):
-        split, values = element
-        acc.rows[split] += 1
-        for name, value in values.items():
-            if isinstance(value, str):
-                strings = acc.strings.get(name) or acc.strings.setdefault(name, _Strings())
-                strings.add(value)
+    def add_batch(self, schema_columns, columns, splits: list[str]) -> None:
+        """Adds rows given as typed columns (None = missing) with each row's split name."""
+        self.rows.update(splits)
+        for column, values in zip(schema_columns, columns):
+            present = [v for v in values if v is not None]
+            if not present:
+                continue
+            if column.type == "string":
+                self.strings.setdefault(column.name, _Strings()).add_all(present)
             else:
-                numbers = acc.numbers.get(name) or acc.numbers.setdefault(name, _Numbers())
-                numbers.buffer.append(value)
+                numbers = self.numbers.setdefault(column.name, _Numbers())
+                numbers.buffer += present
                 if len(numbers.buffer) >= _FLUSH:
                     numbers.fold()
-        return acc
 
-    def merge_accumulators(self, accumulators):
-        merged = StatsAccumulator()
-        for acc in accumulators:
-            merged.rows.update(acc.rows)
-            for name, numbers in acc.numbers.items():
-                numbers.fold()
-                into = merged.numbers.setdefault(name, _Numbers())
-                if numbers.count:
-                    into.merge(numbers.count, numbers.mean, numbers.m2)
-                    into.low = numbers.low if into.low is None else min(into.low, numbers.low)
-                    into.high = numbers.high if into.high is None else max(into.high, numbers.high)
-            for name, strings in acc.strings.items():
-                into = merged.strings.setdefault(name, _Strings())
-                for value, n in strings.counts.items():
-                    into.add(value, n)
-                into.other += strings.other
-        return merged
-
-    def compact(self, acc):
-        for numbers in acc.numbers.values():
+    def merge(self, other: StatsAccumulator) -> StatsAccumulator:
+        """Adds `other` into this accumulator; returns it."""
+        self.rows.update(other.rows)
+        for name, numbers in other.numbers.items():
             numbers.fold()
-        return acc
+            into = self.numbers.setdefault(name, _Numbers())
+            into.fold()
+            if numbers.count:
+                into.merge(numbers.count, numbers.mean, numbers.m2)
+                into.low = numbers.low if into.low is None else min(into.low, numbers.low)
+                into.high = numbers.high if into.high is None else max(into.high, numbers.high)
+        for name, strings in other.strings.items():
+            into = self.strings.setdefault(name, _Strings())
+            for value, n in strings.counts.items():
+                into.add(value, n)
+            into.other += strings.other
+        return self
 
-    def extract_output(self, acc):
-        return self.compact(acc)
+    def compact(self) -> StatsAccumulator:
+        for numbers in self.numbers.values():
+            numbers.fold()
+        return self
 
 
 def finish(

@@ -1,213 +1,203 @@
-"""The prepare algorithm as Beam transforms: infer a schema, validate rows, split, count, encode.
+"""The prepare algorithm as Beam transforms: cut files into chunks, prepare each chunk in one
+step (read, parse, validate, split, encode, write, count), merge the per-chunk summaries.
 
-Elements entering `PrepareExamples` are record batches from `inputs.ReadRecordBatches`:
-`(source, format, header, [(line, text), ...])`.
+Rows never travel between steps one by one: a chunk's rows stay in the worker that reads
+them, in batches of columns, and only dead letters and one summary per chunk leave it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 import apache_beam as beam
 
-from components.prepare import rows as rows_lib
-from components.prepare import stats as stats_lib
+from components import artifacts
+from components.prepare import reading
+from components.prepare.batch import BatchParser
+from components.prepare.encode import ExampleEncoder, TFRecordFile
+from components.prepare.infer import Ranks
 from components.prepare.splits import SplitAssigner
-from components.schema import Column, Schema
+from components.prepare.stats import StatsAccumulator, finish
+from components.schema import Schema
 
 
-class InferSchemaFn(beam.CombineFn):
-    """Record batches -> Schema.to_dict(): the narrowest type (int < float < string) per column.
+@dataclasses.dataclass
+class ChunkSummary:
+    """What a chunk adds up to: statistics, dead-letter count, and (when verifying an
+    inferred schema) the column ranks seen."""
 
-    Every well-formed row takes part; rows with a wrong field count are left to validation.
-    Columns come in `column_order` (the first file's header), then any other JSON keys sorted;
-    a column with no values at all is a string column.
-    """
+    stats: StatsAccumulator
+    dead_letter: int = 0
+    ranks: Ranks | None = None
 
-    def __init__(self, column_order: Sequence[str], label: str | None):
-        self._order = list(column_order)
-        self._label = label
-
-    def create_accumulator(self):
-        return {}
-
-    def add_input(self, ranks, batch):
-        _, fmt, header, records = batch
-        for name in header:
-            ranks.setdefault(name, 0)
-        if fmt == "csv":
-            return self._add_csv(ranks, header, records)
-        for _, text in records:
-            try:
-                fields = rows_lib.split_fields(fmt, header, text)
-            except rows_lib.BadRow:
-                continue
-            for name, raw in fields.items():
-                rank = ranks.get(name, 0)
-                if rank == 3 or rows_lib.is_missing(raw):
-                    ranks.setdefault(name, 0)
-                elif fmt == "jsonl" and isinstance(raw, str):
-                    ranks[name] = 3  # JSON chose a string: keep it one (e.g. zip codes)
-                else:
-                    ranks[name] = max(rank, rows_lib.narrowest_type(raw, rank))
-        return ranks
-
-    @staticmethod
-    def _add_csv(ranks, header, records):
-        rows = []
-        for _, text in records:
-            try:
-                rows.append(list(rows_lib.split_fields("csv", header, text).values()))
-            except rows_lib.BadRow:
-                continue
-        for name, column in zip(header, zip(*rows)):
-            if ranks[name] < rows_lib.RANK["string"]:
-                present = [t for t in column if not rows_lib.is_missing(t)]
-                if present:
-                    ranks[name] = max(ranks[name], rows_lib.column_rank(present, ranks[name]))
-        return ranks
-
-    def merge_accumulators(self, accumulators):
-        merged: dict[str, int] = {}
-        for ranks in accumulators:
-            for name, rank in ranks.items():
-                merged[name] = max(merged.get(name, 0), rank)
-        return merged
-
-    def extract_output(self, ranks):
-        names = [n for n in self._order if n in ranks] + sorted(set(ranks) - set(self._order))
-        columns = tuple(Column(n, rows_lib.TYPE_OF_RANK.get(ranks[n], "string")) for n in names)
-        if self._label is not None and self._label not in ranks:
-            raise ValueError(f"label column {self._label!r} is not in the data (columns: {names})")
-        return Schema(columns=columns, label=self._label).to_dict()
+    def merge(self, other: ChunkSummary) -> ChunkSummary:
+        self.stats.merge(other.stats)
+        self.dead_letter += other.dead_letter
+        if other.ranks is not None:
+            if self.ranks is None:
+                self.ranks = Ranks()
+            self.ranks.merge(other.ranks)
+        return self
 
 
-class ParseRecords(beam.DoFn):
-    """Record batch -> (split key, {column: typed value}) per good row; bad rows to DEAD_LETTER.
+def examples_path(output_dir: str, split: str, chunk: reading.Chunk) -> str:
+    """OUT/Split-<split>/data-<file>-<chunk>.tfrecord.gz: one file per chunk and split."""
+    name = f"data-{chunk.file_index:05d}-{chunk.index:05d}{artifacts.TFRECORD_SUFFIX}"
+    return f"{artifacts.split_dir(output_dir, split)}/{name}"
 
-    The split key is the `split_key` column's typed value as text ("" if missing), or the
-    whole raw record.
+
+class PlanChunks(beam.DoFn):
+    """(file index, InputFile) -> reading.Chunk per byte range of the file."""
+
+    def __init__(self, chunk_bytes: int | None = None):
+        self._chunk_bytes = chunk_bytes
+
+    def process(self, indexed_file):
+        index, source = indexed_file
+        yield from reading.plan_chunks(
+            source.path, source.format, source.header, index, chunk_bytes=self._chunk_bytes
+        )
+
+
+class PrepareChunk(beam.DoFn):
+    """Chunk -> its examples written to one gzip TFRecord file per split, a ChunkSummary, and
+    {source, line, text, reason} dead letters on DEAD_LETTER.
+
+    A rerun of a chunk rewrites the same files with the same bytes.
     """
 
     DEAD_LETTER = "dead_letter"
 
-    def __init__(self, split_key: str | None = None):
+    def __init__(
+        self,
+        *,
+        output_dir: str,
+        splits: Sequence[str] | Mapping[str, float],
+        schema: Schema,
+        sample_ranks: Ranks | None = None,
+        split_key: str | None = None,
+        max_line_bytes: int = reading.MAX_LINE_BYTES,
+    ):
+        self._output_dir = output_dir
+        self._splits = dict(splits)
+        self._schema = schema
+        self._sample_ranks = sample_ranks
         self._split_key = split_key
-        self._schema_dict = None
-        self._parse = None
-
-    def process(self, batch, schema_dict):
-        if schema_dict is not self._schema_dict:
-            self._schema_dict = schema_dict
-            self._parse = rows_lib.RowParser(Schema.from_dict(schema_dict))
-        source, fmt, header, records = batch
-        for line, text in records:
-            try:
-                values = self._parse(fmt, header, text)
-            except rows_lib.BadRow as e:
-                dead = {"source": source, "line": line, "text": text, "reason": str(e)}
-                yield beam.pvalue.TaggedOutput(self.DEAD_LETTER, dead)
-                continue
-            if self._split_key is None:
-                key = text
-            else:
-                value = values.get(self._split_key)
-                key = "" if value is None else str(value)
-            yield key, values
-
-
-class AssignSplit(beam.PTransform):
-    """(key, values) -> (split name, values) by a stable hash of the key."""
-
-    def __init__(self, splits: Mapping[str, float]):
-        super().__init__()
-        self._assign = SplitAssigner(splits)
-
-    def expand(self, keyed_rows):
-        assign = self._assign
-        return keyed_rows | "HashKey" >> beam.MapTuple(lambda key, values: (assign(key), values))
-
-
-class EncodeExample(beam.DoFn):
-    """{column: value} -> serialized tf.train.Example (int -> int64_list, float -> float_list,
-    string -> bytes_list UTF-8); missing columns are absent from the Example. Bytes are
-    deterministic, so reruns and runners agree byte for byte."""
+        self._max_line_bytes = max_line_bytes
 
     def setup(self):
-        # Imported per worker, not at module import: the launcher never needs TensorFlow.
-        from tensorflow.core.example import example_pb2
+        self._encoder = ExampleEncoder(self._schema)
+        self._assign = SplitAssigner(self._splits)
 
-        self._example_cls = example_pb2.Example
+    def process(self, chunk: reading.Chunk):
+        ranks = None if self._sample_ranks is None else Ranks(self._sample_ranks.ranks)
+        parser = BatchParser(self._schema, split_key=self._split_key, ranks=ranks)
+        summary = ChunkSummary(StatsAccumulator(), ranks=ranks)
+        files = {s: TFRecordFile(examples_path(self._output_dir, s, chunk)) for s in self._splits}
+        try:
+            for records in reading.iter_chunk_records(chunk, self._max_line_bytes):
+                batch = parser.parse(chunk.path, chunk.format, chunk.header, records)
+                for dead in batch.dead_letters:
+                    yield beam.pvalue.TaggedOutput(self.DEAD_LETTER, dead)
+                summary.dead_letter += len(batch.dead_letters)
+                names = self._assign.assign_all(batch.keys)
+                examples = self._encoder.encode(batch.columns)
+                for split, out in files.items():
+                    out.write(
+                        examples
+                        if len(files) == 1
+                        else [e for e, name in zip(examples, names) if name == split]
+                    )
+                summary.stats.add_batch(self._schema.columns, batch.columns, names)
+        finally:
+            for out in files.values():
+                out.close()
+        summary.stats.compact()
+        yield summary
 
-    def process(self, values):
-        example = self._example_cls()
-        feature = example.features.feature
-        for name, value in values.items():
-            if isinstance(value, str):
-                feature[name].bytes_list.value.append(value.encode("utf-8"))
-            elif isinstance(value, float):
-                feature[name].float_list.value.append(value)
-            else:
-                feature[name].int64_list.value.append(value)
-        # Sorted map keys: the same row gives the same bytes in every worker process.
-        yield example.SerializeToString(deterministic=True)
+
+class MergeSummariesFn(beam.CombineFn):
+    """ChunkSummary values -> one ChunkSummary."""
+
+    def create_accumulator(self):
+        return ChunkSummary(StatsAccumulator())
+
+    def add_input(self, summary, chunk_summary):
+        return summary.merge(chunk_summary)
+
+    def merge_accumulators(self, summaries):
+        summaries = iter(summaries)
+        merged = next(summaries)
+        for summary in summaries:
+            merged.merge(summary)
+        return merged
+
+    def compact(self, summary):
+        summary.stats.compact()
+        return summary
+
+    def extract_output(self, summary):
+        return self.compact(summary)
 
 
 class PrepareExamples(beam.PTransform):
-    """Record batches -> {"schema", "stats", "dead_letter", "examples/<split>"} PCollections.
+    """(file index, InputFile) -> examples under `output_dir`, plus PCollections
+    {"schema", "stats", "dead_letter"}.
 
-    "schema" and "stats" hold one dict each (Schema.to_dict() and the stats.json document);
-    "dead_letter" holds {source, line, text, reason} dicts; "examples/<split>" holds serialized
-    tf.train.Example bytes.
+    "schema" holds the Schema.to_dict() over every row: `schema` itself if it was given
+    (`sample_ranks` None), else `sample_ranks` widened by every row. If that differs from
+    `schema`, the examples were encoded with a narrower schema and must be prepared again
+    with it. "stats" holds the stats.json document, "dead_letter" {source, line, text,
+    reason} dicts.
     """
 
     def __init__(
         self,
         *,
+        output_dir: str,
         splits: Mapping[str, float],
-        label: str | None,
-        schema: Schema | None = None,
+        schema: Schema,
+        sample_ranks: Ranks | None = None,
         column_order: Sequence[str] = (),
         split_key: str | None = None,
+        max_line_bytes: int = reading.MAX_LINE_BYTES,
+        chunk_bytes: int | None = None,
     ):
         super().__init__()
-        self._splits = dict(splits)
-        self._label = label
+        self._prepare = PrepareChunk(
+            output_dir=output_dir,
+            splits=splits,
+            schema=schema,
+            sample_ranks=sample_ranks,
+            split_key=split_key,
+            max_line_bytes=max_line_bytes,
+        )
+        self._splits = list(splits)
         self._schema = schema
         self._order = list(column_order)
-        self._split_key = split_key
+        self._chunk_bytes = chunk_bytes
 
-    def expand(self, batches):
-        if self._schema is not None:
-            schema = batches.pipeline | "GivenSchema" >> beam.Create([self._schema.to_dict()])
-        else:
-            schema = batches | "InferSchema" >> beam.CombineGlobally(
-                InferSchemaFn(self._order, self._label)
-            )
-        parsed = batches | "ParseAndValidate" >> beam.ParDo(
-            ParseRecords(self._split_key), beam.pvalue.AsSingleton(schema)
-        ).with_outputs(ParseRecords.DEAD_LETTER, main="rows")
-        split_rows = parsed.rows | "AssignSplit" >> AssignSplit(self._splits)
-        names = list(self._splits)
-        parts = split_rows | "BySplit" >> beam.Partition(
-            lambda row, _: names.index(row[0]), len(names)
+    def expand(self, files):
+        schema, order, names = self._schema, self._order, self._splits
+        prepared = (
+            files
+            | "PlanChunks" >> beam.ParDo(PlanChunks(self._chunk_bytes))
+            | "Redistribute" >> beam.Reshuffle()
+            | "PrepareChunks"
+            >> beam.ParDo(self._prepare).with_outputs(PrepareChunk.DEAD_LETTER, main="summaries")
         )
-        outputs = {"schema": schema, "dead_letter": parsed[ParseRecords.DEAD_LETTER]}
-        for name, part in zip(names, parts):
-            outputs[f"examples/{name}"] = (
-                part
-                | f"DropSplitName[{name}]" >> beam.Values()
-                | f"Encode[{name}]" >> beam.ParDo(EncodeExample())
-            )
-        dead_count = outputs["dead_letter"] | "CountDeadLetter" >> beam.combiners.Count.Globally()
-        outputs["stats"] = (
-            split_rows
-            | "ComputeStats" >> beam.CombineGlobally(stats_lib.ComputeStatsFn())
+        summary = prepared.summaries | "MergeSummaries" >> beam.CombineGlobally(MergeSummariesFn())
+
+        def final_schema(merged):
+            if merged.ranks is None:
+                return schema.to_dict()
+            return merged.ranks.schema(order, schema.label).to_dict()
+
+        return {
+            "schema": summary | "FinalSchema" >> beam.Map(final_schema),
+            "stats": summary
             | "FinishStats"
-            >> beam.Map(
-                lambda acc, schema, dead: stats_lib.finish(acc, schema, dead, names),
-                beam.pvalue.AsSingleton(schema),
-                beam.pvalue.AsSingleton(dead_count),
-            )
-        )
-        return outputs
+            >> beam.Map(lambda s: finish(s.stats, schema.to_dict(), s.dead_letter, names)),
+            "dead_letter": prepared[PrepareChunk.DEAD_LETTER],
+        }
