@@ -203,10 +203,11 @@ def _sample_ranks(heads) -> Ranks:
     """Column ranks over the sampled head rows of every file (each file's columns included)."""
     ranks = Ranks()
     for source, records in heads:
+        texts = [text for _, text in records]
         if source.format == "csv":
-            ranks.add_csv(source.header, records)
+            ranks.add_csv(source.header, texts)
         else:
-            ranks.add_json_records(records, source.header)
+            ranks.add_json_texts(source.header, texts)
     return ranks
 
 

@@ -15,8 +15,10 @@ __all__ = ["MAX_LINE_BYTES", "MalformedInputError", "InputFile", "read_head", "r
 
 FORMATS = ("csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
-# Rows of each file's head that schema inference starts from (every row is checked later).
+# Schema inference starts from the first records of each file (up to SAMPLE_RECORDS in the
+# first SAMPLE_BLOCKS blocks); every row is checked later.
 SAMPLE_RECORDS = 10_000
+SAMPLE_BLOCKS = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,16 +75,18 @@ def read_header(path: str, fmt: str, max_line_bytes: int = MAX_LINE_BYTES) -> In
 def read_head(
     path: str, fmt: str, max_line_bytes: int = MAX_LINE_BYTES, sample: int = SAMPLE_RECORDS
 ) -> tuple[InputFile, list[tuple[int, str]]]:
-    """`read_header` plus up to `sample` data records (line, text) from the file's first block.
+    """`read_header` plus up to `sample` data records (line, text) from the file's head.
 
     Raises:
         MalformedInputError: naming the file and what is wrong with it.
     """
+    head: list[tuple[int, str]] = []
     blocks = iter_record_blocks(path, fmt, max_line_bytes=max_line_bytes)
     try:
-        head = next(blocks, [])
-        if fmt == "csv" and len(head) == 1:
-            head += next(blocks, [])[:1]  # a long header: look for a data row beyond it
+        for seen, records in enumerate(blocks, 1):
+            head += zip(records.lines, records.texts)
+            if len(head) > sample or (seen >= SAMPLE_BLOCKS and len(head) > 1):
+                break
     finally:
         blocks.close()
     first = head[0] if head else None

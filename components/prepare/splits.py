@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import math
 import re
 from collections.abc import Mapping
 
@@ -58,8 +60,13 @@ def parse_splits(text: str) -> dict[str, float]:
 
 def unit_hash(key: str) -> float:
     """A number in [0, 1) from SHA-256 of `key`: the same on every run, machine and runner."""
-    digest = hashlib.sha256(key.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64
+    return unit_hashes([key])[0]
+
+
+def unit_hashes(keys: list[str]) -> list[float]:
+    """`unit_hash` of each key."""
+    sha256, from_bytes = hashlib.sha256, int.from_bytes
+    return [from_bytes(sha256(k.encode("utf-8")).digest()[:8], "big") / 2.0**64 for k in keys]
 
 
 class SplitAssigner:
@@ -71,7 +78,7 @@ class SplitAssigner:
         for name in self.names:
             total += splits[name]
             bounds.append(total)
-        bounds[-1] = 1.0  # absorb rounding so every hash lands somewhere
+        bounds[-1] = math.inf  # absorb rounding (and a hash rounded up to 1.0): all land somewhere
         self._bounds = bounds
 
     def __call__(self, key: str) -> str:
@@ -79,10 +86,5 @@ class SplitAssigner:
 
     def assign_all(self, keys: list[str]) -> list[str]:
         """The split name of each key."""
-        return [self._name(unit_hash(k)) for k in keys]
-
-    def _name(self, point: float) -> str:
-        for name, bound in zip(self.names, self._bounds):
-            if point < bound:
-                return name
-        return self.names[-1]
+        names, bounds = self.names, self._bounds
+        return [names[bisect.bisect_right(bounds, point)] for point in unit_hashes(keys)]

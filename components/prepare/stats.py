@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import collections
+import itertools
 import math
+import operator
 from typing import Any
 
 VOCABULARY_CAP = 1000
@@ -31,7 +33,8 @@ class _Numbers:
         self.high = high if self.high is None else max(self.high, high)
         n = len(values)
         mean = math.fsum(values) / n
-        m2 = math.fsum((v - mean) ** 2 for v in values)
+        deviations = list(map(operator.sub, values, itertools.repeat(mean, n)))
+        m2 = math.fsum(map(operator.mul, deviations, deviations))
         self.merge(n, mean, m2)
 
     def merge(self, n: int, mean: float, m2: float):

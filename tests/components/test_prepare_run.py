@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from components import artifacts, prepare
 from components.datasets import penguins_csv
+from components.prepare import inputs
 from components.prepare import runner as runner_lib
 from components.schema import Schema
 
@@ -260,3 +261,44 @@ def test_default_runner_is_in_process_and_never_downloads_prism(tmp_path, monkey
     assert options.get_all_options()["runner"] == "DataflowRunner"
     assert options.get_all_options()["direct_running_mode"] == "multi_processing"
     assert math.isclose(prepare.PrepareResult("o", {}, 0, 0, "", "", "", {}).bad_fraction, 0.0)
+
+
+def output_files(out):
+    """{relative path: bytes} of every example file."""
+    files = {}
+    for path in glob.glob(os.path.join(out, "Split-*", "*")):
+        with open(path, "rb") as f:
+            files[os.path.relpath(path, out)] = f.read()
+    return files
+
+
+def test_example_files_are_identical_across_runs_and_worker_counts(tmp_path):
+    lines = ["id,x,y"] + [f"{i},{i * 0.25},{'abc'[i % 3]}" for i in range(3000)]
+    src = write(tmp_path / "in.csv", "\n".join(lines) + "\n")
+    one = prepare.run([src], str(tmp_path / "one"), label="y")
+    two = prepare.run([src], str(tmp_path / "two"), label="y", direct_num_workers=2)
+    assert one.counts == two.counts and sum(one.counts.values()) == 3000
+    files = output_files(str(tmp_path / "one"))
+    assert files == output_files(str(tmp_path / "two")) and len(files) >= 2
+
+
+def test_types_widened_after_the_sampled_head_are_inferred_over_every_row(tmp_path):
+    # More rows than the sample: 'x' looks like int at the head of the file, a float at the end.
+    rows = [f"{i},{i % 100},{'ab'[i % 2]}" for i in range(2 * inputs.SAMPLE_RECORDS)]
+    src = write(tmp_path / "in.csv", "\n".join(["id,x,y", *rows, "-1,0.5,a"]) + "\n")
+    inferred = prepare.run([src], str(tmp_path / "inferred"), label="y")
+    schema = Schema.load(inferred.schema_path)
+    assert schema.column("x").type == "float" and inferred.dead_letter == 0
+    prepare.run([src], str(tmp_path / "given"), label="y", schema=schema)
+    assert output_files(str(tmp_path / "inferred")) == output_files(str(tmp_path / "given"))
+    with open(inferred.stats_path) as f:
+        assert json.load(f)["columns"]["x"]["max"] == 99.0
+
+
+def test_json_keys_first_seen_after_the_sampled_head_become_columns(tmp_path):
+    rows = [json.dumps({"a": i, "y": i % 2}) for i in range(2 * inputs.SAMPLE_RECORDS)]
+    rows.append(json.dumps({"a": 1, "late": "z", "y": 1}))
+    src = write(tmp_path / "in.jsonl", "\n".join(rows) + "\n")
+    result = prepare.run([src], str(tmp_path / "out"), label="y")
+    assert Schema.load(result.schema_path).names == ["a", "y", "late"]
+    assert result.dead_letter == 0 and sum(result.counts.values()) == len(rows)
