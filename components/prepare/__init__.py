@@ -214,6 +214,8 @@ def _sample_ranks(heads) -> Ranks:
 def _run_pipeline(
     files, tmp, options, splits, schema, sample_ranks, *, split_key, order, max_line_bytes
 ) -> None:
+    # Chunks with dead letters write them here; the directory exists even when none do.
+    FileSystems.mkdirs(f"{tmp}/{artifacts.DEAD_LETTER_DIR}")
     pipeline = make_pipeline(options)
     prepared = (
         pipeline
@@ -229,19 +231,9 @@ def _run_pipeline(
             max_line_bytes=max_line_bytes,
         )
     )
-    _ = (
-        prepared["dead_letter"]
-        | "DeadLetterToJson" >> beam.Map(json.dumps)
-        | "WriteDeadLetter"
-        >> beam.io.WriteToText(f"{tmp}/{artifacts.DEAD_LETTER_DIR}/part", file_name_suffix=".jsonl")
-    )
     for key, file_name in (("schema", artifacts.SCHEMA_FILE), ("stats", artifacts.STATS_FILE)):
-        _ = (
-            prepared[key]
-            | f"{key.title()}ToJson" >> beam.Map(json.dumps, indent=2)
-            | f"Write{key.title()}"
-            >> beam.io.WriteToText(f"{tmp}/{file_name}", num_shards=1, shard_name_template="")
-        )
+        # One document each: a plain write (a rerun rewrites it) costs fewer steps than a sink.
+        _ = prepared[key] | f"Write{key.title()}" >> beam.Map(_write_json, f"{tmp}/{file_name}")
     try:
         pipeline.run().wait_until_finish()
     except Exception as e:
@@ -251,6 +243,11 @@ def _run_pipeline(
             message = found.group(1).split(" [while running")[0].strip().strip("'\"")
             raise MalformedInputError(message) from e
         raise
+
+
+def _write_json(document: dict, path: str) -> None:
+    with FileSystems.create(path, mime_type="application/json") as f:
+        f.write((json.dumps(document, indent=2) + "\n").encode("utf-8"))
 
 
 def _read_json(path: str) -> dict:

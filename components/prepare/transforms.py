@@ -8,9 +8,11 @@ them, in batches of columns, and only dead letters and one summary per chunk lea
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 
 from components import artifacts
 from components.prepare import reading
@@ -47,6 +49,12 @@ def examples_path(output_dir: str, split: str, chunk: reading.Chunk) -> str:
     return f"{artifacts.split_dir(output_dir, split)}/{name}"
 
 
+def dead_letter_path(output_dir: str, chunk: reading.Chunk) -> str:
+    """OUT/dead_letter/part-<file>-<chunk>.jsonl, written only by chunks with dead letters."""
+    name = f"part-{chunk.file_index:05d}-{chunk.index:05d}.jsonl"
+    return f"{output_dir}/{artifacts.DEAD_LETTER_DIR}/{name}"
+
+
 class PlanChunks(beam.DoFn):
     """(file index, InputFile) -> reading.Chunk per byte range of the file."""
 
@@ -61,13 +69,11 @@ class PlanChunks(beam.DoFn):
 
 
 class PrepareChunk(beam.DoFn):
-    """Chunk -> its examples written to one gzip TFRecord file per split, a ChunkSummary, and
-    {source, line, text, reason} dead letters on DEAD_LETTER.
+    """Chunk -> ChunkSummary, its examples written to one gzip TFRecord file per split and its
+    {source, line, text, reason} dead letters to one JSON Lines file.
 
     A rerun of a chunk rewrites the same files with the same bytes.
     """
-
-    DEAD_LETTER = "dead_letter"
 
     def __init__(
         self,
@@ -95,12 +101,18 @@ class PrepareChunk(beam.DoFn):
         parser = BatchParser(self._schema, split_key=self._split_key, ranks=ranks)
         summary = ChunkSummary(StatsAccumulator(), ranks=ranks)
         files = {s: TFRecordFile(examples_path(self._output_dir, s, chunk)) for s in self._splits}
+        dead_letters = None
         try:
             for records in reading.iter_chunk_records(chunk, self._max_line_bytes):
                 batch = parser.parse(chunk.path, chunk.format, chunk.header, records)
-                for dead in batch.dead_letters:
-                    yield beam.pvalue.TaggedOutput(self.DEAD_LETTER, dead)
-                summary.dead_letter += len(batch.dead_letters)
+                if batch.dead_letters:
+                    if dead_letters is None:
+                        dead_letters = FileSystems.create(
+                            dead_letter_path(self._output_dir, chunk), mime_type="text/plain"
+                        )
+                    lines = "".join(json.dumps(d) + "\n" for d in batch.dead_letters)
+                    dead_letters.write(lines.encode("utf-8"))
+                    summary.dead_letter += len(batch.dead_letters)
                 names = self._assign.assign_all(batch.keys)
                 examples = self._encoder.encode(batch.columns)
                 for split, out in files.items():
@@ -113,6 +125,8 @@ class PrepareChunk(beam.DoFn):
         finally:
             for out in files.values():
                 out.close()
+            if dead_letters is not None:
+                dead_letters.close()
         summary.stats.compact()
         yield summary
 
@@ -142,14 +156,13 @@ class MergeSummariesFn(beam.CombineFn):
 
 
 class PrepareExamples(beam.PTransform):
-    """(file index, InputFile) -> examples under `output_dir`, plus PCollections
-    {"schema", "stats", "dead_letter"}.
+    """(file index, InputFile) -> examples and dead letters under `output_dir`, plus
+    PCollections {"schema", "stats"} of one document each.
 
     "schema" holds the Schema.to_dict() over every row: `schema` itself if it was given
     (`sample_ranks` None), else `sample_ranks` widened by every row. If that differs from
     `schema`, the examples were encoded with a narrower schema and must be prepared again
-    with it. "stats" holds the stats.json document, "dead_letter" {source, line, text,
-    reason} dicts.
+    with it. "stats" holds the stats.json document.
     """
 
     def __init__(
@@ -180,14 +193,13 @@ class PrepareExamples(beam.PTransform):
 
     def expand(self, files):
         schema, order, names = self._schema, self._order, self._splits
-        prepared = (
+        summary = (
             files
             | "PlanChunks" >> beam.ParDo(PlanChunks(self._chunk_bytes))
             | "Redistribute" >> beam.Reshuffle()
-            | "PrepareChunks"
-            >> beam.ParDo(self._prepare).with_outputs(PrepareChunk.DEAD_LETTER, main="summaries")
+            | "PrepareChunks" >> beam.ParDo(self._prepare)
+            | "MergeSummaries" >> beam.CombineGlobally(MergeSummariesFn())
         )
-        summary = prepared.summaries | "MergeSummaries" >> beam.CombineGlobally(MergeSummariesFn())
 
         def final_schema(merged):
             if merged.ranks is None:
@@ -199,5 +211,4 @@ class PrepareExamples(beam.PTransform):
             "stats": summary
             | "FinishStats"
             >> beam.Map(lambda s: finish(s.stats, schema.to_dict(), s.dead_letter, names)),
-            "dead_letter": prepared[PrepareChunk.DEAD_LETTER],
         }
