@@ -93,6 +93,7 @@ def build_train_graph(
 
         with replication.loop_building():
             loop = build_train_loop(step_fn, global_step, host_specs or ())
+        _check_no_tables_in_loop(graph)
         spec = specs[0]
         rebuild_for = None
         if host_specs is None and _host_call_tensors(spec):
@@ -135,6 +136,22 @@ def build_train_graph(
         specs,
         init_ops,
     )
+
+
+def _check_no_tables_in_loop(graph: tf.Graph) -> None:
+    """A lookup table built by model_fn in TRAIN mode lives inside the in-graph loop, where
+    its initializer cannot run once per session: say so and how to fix it, instead of
+    TensorFlow's graph-mismatch error at session start."""
+    inside = [
+        op for op in graph.get_collection(v1.GraphKeys.TABLE_INITIALIZERS) if op.graph is not graph
+    ]
+    if inside:
+        raise ValueError(
+            f"model_fn creates a lookup table in training ({inside[0].name}): model_fn runs "
+            "inside the in-graph training loop, where table initializers cannot run. Do the "
+            "lookup in input_fn (as TPU code must), or use table-free ops, e.g. "
+            "tf.argmax(tf.equal(values[:, None], vocabulary), 1)"
+        )
 
 
 def point_at_loop_outputs(hook, tg: TrainGraph) -> None:

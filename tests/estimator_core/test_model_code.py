@@ -7,6 +7,7 @@ import textwrap
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from estimator_core import ModeKeys, TPUEstimatorSpec
@@ -81,3 +82,29 @@ def test_compat_v1_layers_run_under_the_legacy_keras_switch(tmp_path):
     reader = tf.train.load_checkpoint(str(tmp_path))
     assert reader.get_tensor("global_step") == 20
     assert np.isfinite(reader.get_tensor("dense/kernel")).all()
+
+
+def test_a_lookup_table_in_training_is_a_clear_error(tmp_path):
+    def table_model_fn(features, labels, mode, params):
+        vocabulary = tf.lookup.KeyValueTensorInitializer(
+            tf.constant(["a", "b", "c"]), tf.constant([0, 1, 2], tf.int64)
+        )
+        ids = tf.lookup.StaticHashTable(vocabulary, -1).lookup(features["s"])
+        weights = v1.get_variable("weights", [3, 3])
+        logits = tf.gather(weights, tf.maximum(ids, 0))
+        if mode == ModeKeys.PREDICT:
+            return TPUEstimatorSpec(mode, predictions={"ids": ids})
+        loss = v1.losses.sparse_softmax_cross_entropy(labels, logits)
+        step = v1.train.get_global_step()
+        return TPUEstimatorSpec(
+            mode, loss=loss, train_op=v1.train.GradientDescentOptimizer(0.1).minimize(loss, step)
+        )
+
+    def input_fn(params):
+        data = ({"s": np.array(["a", "b", "c", "z"])}, np.array([0, 1, 2, 0], np.int32))
+        return tf.data.Dataset.from_tensor_slices(data).repeat().batch(params["batch_size"])
+
+    est = estimator(tmp_path / "m", table_model_fn, batch=2)
+    with pytest.raises(ValueError, match="lookup table.*input_fn"):
+        est.train(input_fn, steps=2)
+    assert not list((tmp_path / "m").glob("model.ckpt*"))  # nothing half-written
