@@ -158,11 +158,14 @@ def test_bad_cli_values_exit_2(tmp_path, capsys, extra, message):
 
 
 def test_a_failing_run_exits_1_with_one_line(tmp_path, penguins_examples, capsys):
+    broken = tmp_path / "broken.py"
+    broken.write_text('raise RuntimeError("boom at import")\n')
     argv = ["train", "--examples", penguins_examples, "--model-dir", str(tmp_path / "m"),
-            "--train-steps", "1", "--module-file", str(tmp_path / "missing.py")]  # fmt: skip
+            "--train-steps", "1", "--module-file", str(broken)]  # fmt: skip
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("tpuest train: error: ModuleFileError: module file not found")
+    assert err.startswith("tpuest train: error: ModuleFileError:") and "boom at import" in err
+    assert "Traceback" not in err.splitlines()[0]
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "export"])
