@@ -89,7 +89,9 @@ def run(
         max_bad_fraction: fail (after writing the dead letters) if more rows are rejected.
         input_format: "csv" or "jsonl" to override the extension.
         beam_options: Beam flags passed through unchanged, e.g. ["--runner=DataflowRunner"].
-        direct_num_workers: local workers (0 = one per CPU); >1 runs multi_processing.
+        direct_num_workers: local workers (0 = one per CPU); >1 runs multi_processing, unless
+            the input is under runner.MULTI_PROCESSING_MIN_BYTES (one in-memory worker is
+            faster there) and no `direct_running_mode` is given.
         direct_running_mode: in_memory, multi_threading or multi_processing.
         overwrite: replace a non-empty `output_dir`.
         max_line_bytes: longer lines make the file malformed.
@@ -111,12 +113,16 @@ def run(
     )
     if not 0.0 <= max_bad_fraction <= 1.0:
         raise ValueError(f"max_bad_fraction must be in [0, 1], got {max_bad_fraction}")
+    paths = inputs_lib.match_inputs(inputs)
     options = pipeline_options(
-        beam_options, direct_num_workers=direct_num_workers, direct_running_mode=direct_running_mode
+        beam_options,
+        direct_num_workers=direct_num_workers,
+        direct_running_mode=direct_running_mode,
+        input_bytes=inputs_lib.total_bytes(paths),
     )
     heads = [
         inputs_lib.read_head(path, inputs_lib.detect_format(path, input_format), max_line_bytes)
-        for path in inputs_lib.match_inputs(inputs)
+        for path in paths
     ]
     files = [f for f, _ in heads]
     given = Schema.load(schema) if isinstance(schema, str) else schema

@@ -46,6 +46,11 @@ def detect_format(path: str, forced: str | None = None) -> str:
     )
 
 
+def total_bytes(paths: Sequence[str]) -> int:
+    """Size of the files at `paths` together, as stored (compressed files count compressed)."""
+    return sum(m.size_in_bytes for r in FileSystems.match(list(paths)) for m in r.metadata_list)
+
+
 def match_inputs(patterns: Sequence[str]) -> list[str]:
     """Every file matched by `patterns` (paths or globs on any Beam filesystem), sorted, unique.
 

@@ -121,7 +121,12 @@ def test_same_input_same_membership_and_every_row_accounted(tmp_path):
     src = write(tmp_path / "in.csv", "\n".join(lines) + "\n")
     first = prepare.run([src], str(tmp_path / "a"), label="y", schema=None, max_bad_fraction=0.5)
     again = prepare.run(
-        [src], str(tmp_path / "b"), label="y", direct_num_workers=2, max_bad_fraction=0.5
+        [src],
+        str(tmp_path / "b"),
+        label="y",
+        direct_num_workers=2,
+        direct_running_mode="multi_processing",  # tiny input: it would run in memory
+        max_bad_fraction=0.5,
     )
     assert first.counts == again.counts
     assert membership(str(tmp_path / "a")) == membership(str(tmp_path / "b"))
@@ -276,7 +281,13 @@ def test_example_files_are_identical_across_runs_and_worker_counts(tmp_path):
     lines = ["id,x,y"] + [f"{i},{i * 0.25},{'abc'[i % 3]}" for i in range(3000)]
     src = write(tmp_path / "in.csv", "\n".join(lines) + "\n")
     one = prepare.run([src], str(tmp_path / "one"), label="y")
-    two = prepare.run([src], str(tmp_path / "two"), label="y", direct_num_workers=2)
+    two = prepare.run(
+        [src],
+        str(tmp_path / "two"),
+        label="y",
+        direct_num_workers=2,
+        direct_running_mode="multi_processing",
+    )
     assert one.counts == two.counts and sum(one.counts.values()) == 3000
     files = output_files(str(tmp_path / "one"))
     assert files == output_files(str(tmp_path / "two")) and len(files) >= 2
@@ -302,3 +313,20 @@ def test_json_keys_first_seen_after_the_sampled_head_become_columns(tmp_path):
     result = prepare.run([src], str(tmp_path / "out"), label="y")
     assert Schema.load(result.schema_path).names == ["a", "y", "late"]
     assert result.dead_letter == 0 and sum(result.counts.values()) == len(rows)
+
+
+def test_small_inputs_run_in_memory_unless_a_mode_is_given():
+    def mode(**kwargs):
+        options = runner_lib.pipeline_options(**kwargs).get_all_options()
+        return options["direct_running_mode"], options["direct_num_workers"]
+
+    small, large = 1 << 20, runner_lib.MULTI_PROCESSING_MIN_BYTES
+    assert mode(direct_num_workers=2, input_bytes=small) == ("in_memory", 1)
+    assert mode(direct_num_workers=0, input_bytes=small) == ("in_memory", 1)
+    assert mode(direct_num_workers=2, input_bytes=large) == ("multi_processing", 2)
+    assert mode(direct_num_workers=2) == ("multi_processing", 2)
+    assert mode(direct_num_workers=2, direct_running_mode="multi_threading", input_bytes=small) == (
+        "multi_threading",
+        2,
+    )
+    assert mode(direct_num_workers=1, input_bytes=large) == ("in_memory", 1)
