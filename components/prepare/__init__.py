@@ -89,9 +89,9 @@ def run(
         max_bad_fraction: fail (after writing the dead letters) if more rows are rejected.
         input_format: "csv" or "jsonl" to override the extension.
         beam_options: Beam flags passed through unchanged, e.g. ["--runner=DataflowRunner"].
-        direct_num_workers: local workers (0 = one per CPU); >1 runs multi_processing, unless
-            the input is under runner.MULTI_PROCESSING_MIN_BYTES (one in-memory worker is
-            faster there) and no `direct_running_mode` is given.
+        direct_num_workers: local workers (0 = one per CPU); >1 runs multi_processing, or
+            multi_threading (faster there) for inputs under runner.MULTI_PROCESSING_MIN_BYTES,
+            unless `direct_running_mode` is given.
         direct_running_mode: in_memory, multi_threading or multi_processing.
         overwrite: replace a non-empty `output_dir`.
         max_line_bytes: longer lines make the file malformed.

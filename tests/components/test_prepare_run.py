@@ -125,7 +125,7 @@ def test_same_input_same_membership_and_every_row_accounted(tmp_path):
         str(tmp_path / "b"),
         label="y",
         direct_num_workers=2,
-        direct_running_mode="multi_processing",  # tiny input: it would run in memory
+        direct_running_mode="multi_processing",  # tiny input: it would run in threads
         max_bad_fraction=0.5,
     )
     assert first.counts == again.counts
@@ -315,14 +315,14 @@ def test_json_keys_first_seen_after_the_sampled_head_become_columns(tmp_path):
     assert result.dead_letter == 0 and sum(result.counts.values()) == len(rows)
 
 
-def test_small_inputs_run_in_memory_unless_a_mode_is_given():
+def test_small_inputs_run_in_threads_unless_a_mode_is_given():
     def mode(**kwargs):
         options = runner_lib.pipeline_options(**kwargs).get_all_options()
         return options["direct_running_mode"], options["direct_num_workers"]
 
     small, large = 1 << 20, runner_lib.MULTI_PROCESSING_MIN_BYTES
-    assert mode(direct_num_workers=2, input_bytes=small) == ("in_memory", 1)
-    assert mode(direct_num_workers=0, input_bytes=small) == ("in_memory", 1)
+    assert mode(direct_num_workers=2, input_bytes=small) == ("multi_threading", 2)
+    assert mode(direct_num_workers=0, input_bytes=small) == ("multi_threading", 0)
     assert mode(direct_num_workers=2, input_bytes=large) == ("multi_processing", 2)
     assert mode(direct_num_workers=2) == ("multi_processing", 2)
     assert mode(direct_num_workers=2, direct_running_mode="multi_threading", input_bytes=small) == (
