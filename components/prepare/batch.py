@@ -50,12 +50,11 @@ def _string_column(texts):
 
 
 _COLUMN_CONVERTERS = {"int": _int_column, "float": _float_column, "string": _string_column}
-_VALUE_CONVERTERS = {"int": rows_lib._int64, "float": rows_lib._finite_float}
 
 
 def _one_by_one(texts, type_):
     """(values, indices of bad values) the slow way, when the column converter raised."""
-    convert = _VALUE_CONVERTERS[type_]
+    convert = rows_lib.TEXT_CONVERTERS[type_]
     values, bad = [], []
     for i, text in enumerate(texts):
         if rows_lib.is_missing(text):

@@ -186,14 +186,6 @@ def iter_chunk_records(
             yield records
 
 
-def iter_records(
-    path: str, fmt: str, max_line_bytes: int = MAX_LINE_BYTES
-) -> Iterator[tuple[int, str]]:
-    """(first line number, text) of every record of `path`."""
-    for records in iter_record_blocks(path, fmt, max_line_bytes=max_line_bytes):
-        yield from zip(records.lines, records.texts)
-
-
 def plan_chunks(
     path: str,
     fmt: str,

@@ -111,7 +111,8 @@ def _finite_float(text: str) -> float:
     return value
 
 
-_TEXT_CONVERTERS = {"int": _int64, "float": _finite_float, "string": str}
+# Text of a present CSV value -> typed value (ValueError if it does not fit the type).
+TEXT_CONVERTERS = {"int": _int64, "float": _finite_float, "string": str}
 
 
 class RowParser:
@@ -123,7 +124,7 @@ class RowParser:
     def __init__(self, schema: Schema):
         self._schema = schema
         self._plan = [
-            (c.name, _TEXT_CONVERTERS[c.type], c.name == schema.label, c.type)
+            (c.name, TEXT_CONVERTERS[c.type], c.name == schema.label, c.type)
             for c in schema.columns
         ]
 
