@@ -49,7 +49,7 @@ def _plot(train: dict, path: str) -> None:
     plt.close(figure)
 
 
-def _results_md(train, evalpred, memory, replicas, round_times, penguins, pipeline) -> str:
+def _results_md(train, evalpred, memory, replicas, round_times, penguins, pipeline, prep) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -128,6 +128,20 @@ def _results_md(train, evalpred, memory, replicas, round_times, penguins, pipeli
     ]
     lines += [
         "",
+        "## Prepare (Beam, DirectRunner in process) vs a plain single-process Python loop",
+        "",
+        "Same generated CSV, same TFRecords; median of the repeats.",
+        "",
+        "| rows | workers | mode | plain rows/s | prepare rows/s | prepare / plain |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['rows']} | {r['workers']} | {r['mode']} | {r['plain_rows_per_s']:.0f} "
+        f"| {r['prepare_rows_per_s']:.0f} | {r['ratio']:.2f}x |"
+        for r in prep
+    ]
+    lines += [
+        "",
         "## Local pipeline wall time per step (penguins, kfp.local subprocess tasks)",
         "",
         "Beside each step, the same library call in one warm process: the difference is the",
@@ -159,6 +173,12 @@ def _results_md(train, evalpred, memory, replicas, round_times, penguins, pipeli
     return "\n".join(lines)
 
 
+def _median_run(measure, repeats: int) -> dict:
+    """The run with the median ratio of `repeats` calls of `measure` (each returns a dict)."""
+    runs = sorted((measure() for _ in range(max(repeats, 1))), key=lambda r: r["ratio"])
+    return runs[len(runs) // 2]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")
@@ -174,6 +194,7 @@ def main(argv=None) -> int:
         memory,
         penguins_input,
         pipeline_steps,
+        prepare_throughput,
         replica_throughput,
         rounds,
         train_throughput,
@@ -202,10 +223,21 @@ def main(argv=None) -> int:
         ]
     )
     pipeline = pipeline_steps.main([])
+    prep = [
+        _median_run(
+            lambda w=workers: prepare_throughput.measure(20_000 if args.quick else 200_000, w),
+            int(repeats),
+        )
+        for workers in (1, 2)
+    ]
+    for r in prep:
+        print(f"prepare, {r['workers']} worker(s) ({r['mode']}): {r['ratio']:.2f}x the plain loop")
     if args.write_results:
         _plot(train, os.path.join(HERE, "steps_vs_iterations.png"))
         with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
-            f.write(_results_md(train, evalpred, mem, replicas, round_times, penguins, pipeline))
+            f.write(
+                _results_md(train, evalpred, mem, replicas, round_times, penguins, pipeline, prep)
+            )
         print(f"wrote {os.path.join(HERE, 'RESULTS.md')}")
     return 0
 
