@@ -19,23 +19,33 @@ def test_demo_runs_the_pipeline_to_a_blessed_export_that_serves(tmp_path, capsys
     [record] = json.loads((tmp_path / "demo" / "index.json").read_text())
     assert record["blessed"] is True and record["metrics"]["accuracy"] > 0.9
     loaded = tf.saved_model.load(record["export_path"])
-    example = tf.train.Example(features=tf.train.Features(feature={
-        "island": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"Biscoe"])),
-        "bill_length_mm": tf.train.Feature(float_list=tf.train.FloatList(value=[48.6])),
-        "bill_depth_mm": tf.train.Feature(float_list=tf.train.FloatList(value=[16.0])),
-        "flipper_length_mm": tf.train.Feature(int64_list=tf.train.Int64List(value=[230])),
-        "body_mass_g": tf.train.Feature(int64_list=tf.train.Int64List(value=[5800])),
-        "sex": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"male"])),
-        "year": tf.train.Feature(int64_list=tf.train.Int64List(value=[2009])),
-    }))
-    served = loaded.signatures["serving_default"](examples=tf.constant([example.SerializeToString()]))
+    example = tf.train.Example(
+        features=tf.train.Features(
+            feature={
+                "island": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"Biscoe"])),
+                "bill_length_mm": tf.train.Feature(float_list=tf.train.FloatList(value=[48.6])),
+                "bill_depth_mm": tf.train.Feature(float_list=tf.train.FloatList(value=[16.0])),
+                "flipper_length_mm": tf.train.Feature(int64_list=tf.train.Int64List(value=[230])),
+                "body_mass_g": tf.train.Feature(int64_list=tf.train.Int64List(value=[5800])),
+                "sex": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"male"])),
+                "year": tf.train.Feature(int64_list=tf.train.Int64List(value=[2009])),
+            }
+        )
+    )
+    served = loaded.signatures["serving_default"](
+        examples=tf.constant([example.SerializeToString()])
+    )
     names = [v for k, v in served.items() if v.dtype == tf.string]
     assert any(b"Gentoo" in n.numpy().ravel().tolist() for n in names), served
 
 
-@pytest.mark.parametrize("argv", [["demo", "--train-steps", "0"], ["demo", "--train-steps", "x"], ["nope"]])
+@pytest.mark.parametrize(
+    "argv", [["demo", "--train-steps", "0"], ["demo", "--train-steps", "x"], ["nope"]]
+)
 def test_bad_arguments_exit_2_without_traceback(argv):
-    proc = subprocess.run([sys.executable, "-m", "components.cli", *argv], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "components.cli", *argv], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "error" in proc.stderr
 

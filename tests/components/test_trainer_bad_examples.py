@@ -4,6 +4,7 @@ import glob
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 import tensorflow as tf
@@ -38,10 +39,10 @@ def test_a_truncated_tfrecord_is_named_and_the_model_dir_is_intact(penguins_exam
 def test_examples_that_do_not_match_the_schema_name_the_key(penguins_examples, tmp_path):
     examples = copy_examples(penguins_examples, tmp_path / "examples")
     schema_path = os.path.join(examples, "schema.json")
-    schema = json.load(open(schema_path))
+    schema = json.loads(Path(schema_path).read_text())
     for column in schema["columns"]:
         if column["name"] == "bill_length_mm":
             column["type"] = "string"  # stored as floats in the TFRecords
-    json.dump(schema, open(schema_path, "w"))
+    Path(schema_path).write_text(json.dumps(schema))
     with pytest.raises(ValueError, match="bill_length_mm"):
         trainer.run(examples, str(tmp_path / "model"), train_steps=20, seed=0)

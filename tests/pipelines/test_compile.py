@@ -1,5 +1,7 @@
 """The compiled pipeline: every task on the project image, deterministic output."""
 
+from pathlib import Path
+
 import yaml
 
 from components.image import image
@@ -10,8 +12,8 @@ from pipelines.compile import compile_pipeline
 def test_compiles_identically_with_every_task_on_the_project_image(tmp_path):
     first = compile_pipeline(str(tmp_path / "a.yaml"))
     second = compile_pipeline(str(tmp_path / "b.yaml"))
-    assert open(first).read() == open(second).read()
-    spec = yaml.safe_load(open(first))
+    assert Path(first).read_text() == Path(second).read_text()
+    spec = yaml.safe_load(Path(first).read_text())
     executors = spec["deploymentSpec"]["executors"]
     containers = {name: e["container"] for name, e in executors.items() if "container" in e}
     # prepare + three branches (first model / warm / cold start) of trainer, evaluator, report, exporter
@@ -60,7 +62,7 @@ def test_image_override_reaches_the_compiled_pipeline(tmp_path, monkeypatch):
     try:
         for module in (pr, tr, ev, ex, rc, tp, cp):
             importlib.reload(module)
-        spec = yaml.safe_load(open(cp.compile_pipeline(str(tmp_path / "p.yaml"))))
+        spec = yaml.safe_load(Path(cp.compile_pipeline(str(tmp_path / "p.yaml"))).read_text())
         images = {
             e["container"]["image"]
             for e in spec["deploymentSpec"]["executors"].values()

@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import tensorflow as tf
 
@@ -80,7 +81,7 @@ def test_report_is_self_contained_with_curve_metrics_matrix_and_history(tmp_path
     assert [s for s, _ in curve] == [100, 200, 300]
     assert [round(v, 4) for _, v in curve] == [0.9, 0.5, 0.2]
     path = report.write(str(tmp_path / "report.html"), second, [first, second])
-    page = open(path).read()
+    page = Path(path).read_text()
     assert page.count("data:image/png;base64,") == 2  # loss curve and confusion matrix
     assert "NOT BLESSED" in page and "accuracy&gt;=0.9" in page and "0.9500" in page  # baseline
     assert "r1" in page and "r2" in page

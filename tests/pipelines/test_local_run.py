@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 import tensorflow as tf
@@ -34,7 +35,7 @@ def test_two_runs_bless_then_reject_a_worse_model_against_the_baseline(tmp_path,
         for p in glob.glob(str(root / "pipeline_root" / "*" / "report*" / "html"))
         if os.path.getsize(p)
     ]
-    assert html and "data:image/png;base64," in open(html[0]).read()  # the KFP HTML artifact
+    assert html and "data:image/png;base64," in Path(html[0]).read_text()  # the KFP HTML artifact
     # A barely trained model: worse than the blessed baseline, so it must not be exported.
     second = run_local(penguins_csv(), str(root), train_steps=3)
     assert second.parameters["baseline_model_uri"] == first.model_dir
