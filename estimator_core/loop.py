@@ -16,14 +16,13 @@ StepFn = Callable[[tf.Tensor], tuple[tf.Operation, tf.Tensor, list]]
 
 @dataclasses.dataclass(frozen=True)
 class TrainLoop:
-    """Handles to one in-graph loop: feed `iterations`, fetch `outputs`.
+    """Handles to one in-graph loop: set its size with `resize`, fetch `outputs`.
 
     outputs: `loss` of the last step run, `steps` run, `finite` (False when the loop stopped
     on a NaN/Inf loss), `summary` (the last step's merged summaries, b'' if none) and
     `global_step` read after the loop.
     """
 
-    iterations: tf.Variable
     outputs: dict[str, tf.Tensor]
     new_iterations: tf.Tensor  # fed to `resize_op`
     resize_op: tf.Operation
@@ -107,4 +106,4 @@ def build_train_loop(step_fn: StepFn, global_step: tf.Variable, host_specs=()) -
         "global_step": step_after,
         "host_tensors": host,
     }
-    return TrainLoop(iterations, outputs, new_iterations, resize_op)
+    return TrainLoop(outputs, new_iterations, resize_op)

@@ -321,18 +321,19 @@ def replication_for(strategy, batch_axis, per_host_input: bool, target: str = ""
 def replication_for_mode(ctx, mode: str, base_config: v1.ConfigProto | None = None):
     """Where `mode` runs for this estimator: TPU cores, the TF_CONFIG workers, a strategy's
     replicas, or one device. Call inside the graph being built."""
+    # Per-shard input is a training option; eval/predict always split a host batch.
+    per_host = ctx.per_host_input if mode == ModeKeys.TRAIN else True
     if ctx.on_tpu(mode):
         return TPUReplicated(
             ctx.num_replicas(mode),
             target=ctx.tpu_target,
             cluster_def=ctx.tpu_cluster_def,
             batch_axis=ctx.batch_axis,
-            per_host_input=ctx.per_host_input if mode == ModeKeys.TRAIN else True,
+            per_host_input=per_host,
             batch_size=ctx.batch_size(mode),
         )
     if mode == ModeKeys.TRAIN and ctx.multi_worker:
-        return multi_worker(ctx.batch_axis, ctx.per_host_input, base_config)
-    per_host = ctx.per_host_input if mode == ModeKeys.TRAIN else True
+        return multi_worker(ctx.batch_axis, per_host, base_config)
     return replication_for(ctx.strategy(mode), ctx.batch_axis, per_host)
 
 
