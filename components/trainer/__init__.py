@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -26,6 +27,11 @@ from estimator_core import RunConfig, TPUConfig, TPUEstimator
 __all__ = ["STRATEGIES", "TrainerResult", "run"]
 
 log = logging.getLogger("tpuest.trainer")
+# tf.compat.v1.train.init_from_checkpoint's message when a variable's shape differs.
+_SHAPE_MISMATCH = re.compile(
+    r"Shape of variable (?P<var>\S+?)(?::\d+)? \((?P<here>.*?)\) doesn't match with shape of "
+    r"tensor \S+ \((?P<there>.*?)\) from checkpoint"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +159,15 @@ def run(
     )
     try:
         estimator.train(input_fn, max_steps=train_steps)
+    except ValueError as e:
+        mismatch = _SHAPE_MISMATCH.search(str(e)) if warm_start_from else None
+        if mismatch is None:
+            raise
+        raise ValueError(
+            f"warm_start_from {warm_start_from}: variable {mismatch['var']} has shape "
+            f"{_dims(mismatch['here'])} here but {_dims(mismatch['there'])} in the checkpoint; "
+            "warm start needs the same architecture (or --params that keep it)"
+        ) from e
     except tf.errors.DataLossError as e:
         # tf.data does not say which file is damaged: find it, and name it.
         from components.data import check_tfrecords
@@ -219,6 +234,11 @@ def _step_of(checkpoint: str | None) -> int:
     from estimator_core.checkpoints import global_step_of
 
     return global_step_of(checkpoint)
+
+
+def _dims(shape: str) -> str:
+    """'(7, 64)' (a TensorShape) or '[7, 64]' (a checkpoint shape) -> '[7, 64]'."""
+    return "[" + ", ".join(re.findall(r"\d+|None", shape)) + "]"
 
 
 def _previous(model_dir: str) -> dict:

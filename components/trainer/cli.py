@@ -17,14 +17,16 @@ from components.cli import (
 
 EXAMPLE = """example:
   tpuest train --examples out/examples --model-dir out/model --train-steps 1000
-  tpuest train --examples out/examples --model-dir out/model2 --module-file my_model.py \\
-      --params hidden_units=[64,32] --params learning_rate=0.003 --replicas 2 \\
-      --warm-start-from out/model --seed 7
+  tpuest train --examples out/examples --model-dir out/model2 --train-steps 2000 \\
+      --warm-start-from out/model --params learning_rate=0.003 --replicas 2 --seed 7
+  tpuest train --examples out/examples --model-dir out/custom --train-steps 1000 \\
+      --module-file my_model.py --params hidden_units=[64,32]
 
 The module file defines model_fn (and optionally params, serving_input_receiver_fn,
 make_input_fn); see docs/components.md. Without one, the built-in tabular classifier
 (components.default_model) is trained from the examples' schema.json and stats.json.
 A model dir that already holds checkpoints is resumed up to --train-steps.
+--warm-start-from initializes a new model dir from a model of the same architecture.
 """
 
 

@@ -81,6 +81,26 @@ def test_warm_start_initializes_a_new_model_from_a_previous_one(
     np.testing.assert_allclose(warm, source, atol=1e-6)
 
 
+def test_warm_start_from_another_architecture_names_the_variable_and_shapes(
+    tmp_path, penguins_examples, penguins_model
+):
+    # penguins_model has hidden_units [32, 16]: the first layer no longer fits.
+    message = (
+        rf"warm_start_from {penguins_model.model_dir}: variable hidden_0/(kernel|bias) has "
+        r"shape \[(\d+, )?64\] here but \[(\d+, )?32\] in the checkpoint; warm start needs "
+        r"the same architecture \(or --params that keep it\)"
+    )
+    with pytest.raises(ValueError, match=message):
+        trainer.run(
+            penguins_examples,
+            str(tmp_path / "warm"),
+            train_steps=1,
+            warm_start_from=penguins_model.model_dir,
+            params={"hidden_units": [64, 32]},
+        )
+    assert tf.train.latest_checkpoint(str(tmp_path / "warm")) is None
+
+
 def test_two_mirrored_replicas_train(tmp_path, penguins_examples):
     result = trainer.run(
         penguins_examples, str(tmp_path / "m"), train_steps=10, replicas=2, train_batch_size=16
