@@ -136,7 +136,7 @@ def run_evaluate(
             while (steps is None or batches < steps) and not hooked.should_stop:
                 try:
                     hooked.run(state.updates)
-                except tf.errors.OutOfRangeError:
+                except (tf.errors.OutOfRangeError, StopIteration):
                     break
                 batches += 1
                 if not state.source.is_dataset and steps is None:

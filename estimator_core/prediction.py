@@ -121,7 +121,7 @@ def run_predict(
         while not hooked.should_stop:
             try:
                 batch = hooked.run(state.predictions)
-            except tf.errors.OutOfRangeError:
+            except (tf.errors.OutOfRangeError, StopIteration):
                 break
             if yield_single_examples:
                 yield from unbatch(batch)

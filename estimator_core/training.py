@@ -223,10 +223,9 @@ def _run_loops(
         started = time.monotonic()
         try:
             out = hooked.run(loop.outputs, options=run_options)
-        except tf.errors.OutOfRangeError:
-            log.info(
-                "input_fn reached end of input at or after global_step %d: training stops", step
-            )
+        except (tf.errors.OutOfRangeError, StopIteration):
+            # End of input, or a hook or generator input saying "no more": a clean stop.
+            log.info("end of input at or after global_step %d: training stops", step)
             return
         except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as e:
             if tg.replication.session_target:
