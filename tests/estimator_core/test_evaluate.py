@@ -68,10 +68,11 @@ def test_eval_metrics_as_dict_and_eval_metric_ops(trained):
         assert got == pytest.approx(expected)
 
 
-def test_eval_results_are_written_as_summaries(trained):
-    estimator(trained).evaluate(finite_input_fn(), name="holdout")
+@pytest.mark.parametrize("name, directory", [("holdout", "eval_holdout"), (None, "eval")])
+def test_eval_results_are_written_as_summaries(trained, name, directory):
+    estimator(trained).evaluate(finite_input_fn(), name=name)
     tags = set()
-    for path in glob.glob(f"{trained}/eval_holdout/events.out.tfevents.*"):
+    for path in glob.glob(f"{trained}/{directory}/events.out.tfevents.*"):
         for event in v1.train.summary_iterator(path):
             tags.update((v.tag, event.step) for v in event.summary.value)
     assert ("accuracy", 20) in tags and ("loss", 20) in tags

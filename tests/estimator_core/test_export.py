@@ -107,6 +107,22 @@ def test_one_signature_per_export_output_with_parsing_receiver(tmp_path, trained
     assert scores.shape == (3, 3)
 
 
+def test_a_single_named_output_also_serves_as_serving_default(tmp_path, trained):
+    def model_fn(features, labels, mode, params):
+        spec = linear_model_fn(features, labels, mode, params)
+        outputs = {"mine": PredictOutput({"logits": spec.predictions["logits"]})}
+        return TPUEstimatorSpec(mode, predictions=spec.predictions, export_outputs=outputs)
+
+    path = estimator(trained, model_fn=model_fn).export_saved_model(str(tmp_path / "exp"), RAW)
+    loaded = tf.saved_model.load(path)
+    assert set(loaded.signatures) == {"mine", "serving_default"}
+    x, _ = data(n=2, seed=3)
+    np.testing.assert_allclose(
+        loaded.signatures["serving_default"](x=tf.constant(x))["logits"].numpy(),
+        loaded.signatures["mine"](x=tf.constant(x))["logits"].numpy(),
+    )
+
+
 def test_receiver_validation():
     with pytest.raises(ValueError, match="features and receiver_tensors"):
         ServingInputReceiver(None, None)
