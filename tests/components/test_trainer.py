@@ -1,7 +1,9 @@
 """The trainer: real checkpoints, resume, warm start, params, replicas, and the `tpuest train` CLI."""
 
 import json
+import logging
 import os
+import re
 import subprocess
 import sys
 
@@ -39,6 +41,16 @@ def test_trainer_writes_checkpoints_data_copies_and_its_record(penguins_model, p
     assert record["module_file"] == "components.default_model"
     assert record["started_at_step"] == 0 and record["finished_at"]
     assert any(f.startswith("events.out.tfevents") for f in os.listdir(model_dir))
+
+
+def test_training_logs_step_loss_steps_per_sec_and_eta(tmp_path, penguins_examples, caplog):
+    caplog.set_level(logging.INFO, logger="estimator_core")
+    trainer.run(
+        penguins_examples, str(tmp_path / "m"), train_steps=200, iterations_per_loop=50, seed=0
+    )
+    progress = re.compile(r"global_step (\d+): loss = \S+ \([\d.]+ steps/s, ETA \d+s\)")
+    steps = [int(m[1]) for r in caplog.records if (m := progress.fullmatch(r.getMessage()))]
+    assert steps == [100, 200]  # every log_step_count_steps (100) steps
 
 
 def test_a_model_dir_with_checkpoints_is_resumed(tmp_path, penguins_examples):
