@@ -11,6 +11,8 @@ import os
 import shlex
 import sys
 
+from components import quiet
+
 # Each module exposes register(subparsers); it adds its parser with set_defaults(func=...).
 SUBCOMMANDS = {
     "demo": "components.demo",
@@ -22,6 +24,8 @@ SUBCOMMANDS = {
     "bench": "bench.cli",
     "check-model": "estimator_core.check_model",
 }
+# Subcommands that never import TensorFlow (Beam-only prepare; check-model reads source text).
+WITHOUT_TENSORFLOW = {"prepare", "check-model"}
 
 
 class UsageError(Exception):
@@ -231,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _setup_environment(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
+    if command not in WITHOUT_TENSORFLOW:
+        quiet.import_tensorflow()
     parser = build_parser(command)
     args = parser.parse_args(argv)
     logging.basicConfig(
