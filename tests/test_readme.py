@@ -23,3 +23,13 @@ def test_readme_engine_example_trains_and_evaluates(tmp_path, capsys):
     metrics = est.evaluate(namespace["eval_input_fn"])
     assert metrics["global_step"] == 1000
     assert metrics["accuracy"] > 0.9
+
+
+def test_ci_runs_exactly_the_readmes_test_command():
+    quickstart = README.read_text().split("## Quickstart", 1)[1].split("```bash\n", 1)[1]
+    commands = [line for line in quickstart.split("```")[0].splitlines() if line.strip()]
+    commands = [line for line in commands if not line.startswith("#")]
+    assert len(commands) == 2, "the Quickstart is exactly two commands"
+    ci = (README.parent / ".ci" / "run").read_text().splitlines()
+    assert commands[1] in ci
+    assert commands[0].endswith("tpuest demo")
