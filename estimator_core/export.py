@@ -214,14 +214,7 @@ def export_saved_model(
                 f"serving_input_receiver_fn must return a ServingInputReceiver, got {type(receiver).__name__}"
             )
         spec = ctx.call_model_fn(receiver.model_features, None, ModeKeys.PREDICT)
-        if (
-            getattr(spec, "export_outputs", None) is None
-            and getattr(spec, "predictions", None) is None
-        ):
-            raise ValueError(
-                "model_fn in PREDICT mode returned neither export_outputs nor predictions"
-            )
-        spec = validate_spec(spec, ModeKeys.PREDICT)
+        spec = validate_spec(spec, ModeKeys.PREDICT, exporting=True)
         export_outputs = spec.export_outputs or default_export_outputs(spec.predictions)
         defs = signature_defs(export_outputs, receiver)
         # No Scaffold here: its finalize() would freeze the graph the SavedModel builder extends.

@@ -157,8 +157,11 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _EST_FIELDS)):
         )
 
 
-def validate_spec(spec, mode: str):
-    """Checks a model_fn result for `mode` and returns it; errors say what the mode needs."""
+def validate_spec(spec, mode: str, *, exporting: bool = False):
+    """Checks a model_fn result for `mode` and returns it; errors say what the mode needs.
+
+    An export (`exporting`) needs predictions or export_outputs; predict needs predictions.
+    """
     if not isinstance(spec, (TPUEstimatorSpec, EstimatorSpec)):
         raise TypeError(
             f"model_fn must return a TPUEstimatorSpec or EstimatorSpec, got {type(spec).__name__}"
@@ -174,7 +177,13 @@ def validate_spec(spec, mode: str):
         if spec.loss is None:
             raise ValueError("model_fn in EVAL mode must return loss")
     elif spec.predictions is None:
-        raise ValueError("model_fn in PREDICT mode must return predictions")
+        if not exporting:
+            raise ValueError("model_fn in PREDICT mode must return predictions")
+        if not spec.export_outputs:
+            raise ValueError(
+                "model_fn in PREDICT mode returned neither export_outputs nor predictions: "
+                "an export needs at least one of them"
+            )
     if spec.loss is not None and spec.loss.shape.rank not in (None, 0):
         raise ValueError(f"loss must be a scalar, got shape {spec.loss.shape}")
     return spec

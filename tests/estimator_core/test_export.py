@@ -123,6 +123,18 @@ def test_a_single_named_output_also_serves_as_serving_default(tmp_path, trained)
     )
 
 
+def test_export_outputs_alone_are_enough_to_export(tmp_path, trained):
+    def model_fn(features, labels, mode, params):
+        logits = linear_model_fn(features, labels, mode, params).predictions["logits"]
+        return TPUEstimatorSpec(mode, export_outputs={"scores": PredictOutput({"logits": logits})})
+
+    est = estimator(trained, model_fn=model_fn)
+    loaded = tf.saved_model.load(est.export_saved_model(str(tmp_path / "exp"), RAW))
+    assert set(loaded.signatures) == {"scores", "serving_default"}
+    with pytest.raises(ValueError, match="must return predictions"):
+        next(est.predict(finite_input_fn(labels=False)))
+
+
 def test_receiver_validation():
     with pytest.raises(ValueError, match="features and receiver_tensors"):
         ServingInputReceiver(None, None)
