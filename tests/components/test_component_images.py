@@ -55,6 +55,12 @@ def test_component_interfaces_for_the_pipeline():
 
     spec = trainer.component_spec
     assert set(spec.inputs) >= {"examples", "train_steps", "module_file", "params"}
+    # New knobs are optional; iterations_per_loop stays an Integer for pipelines passing ints.
+    defaults = {name: (i.type, i.default) for name, i in spec.inputs.items()}
+    assert defaults["iterations_per_loop"] == ("Integer", 100)
+    assert defaults["iterations_per_loop_budget"] == ("String", "")
+    assert defaults["use_tpu"] == ("Boolean", False)
+    assert (defaults["tpu"], defaults["num_shards"]) == (("String", ""), ("Integer", 0))
     assert set(spec.outputs) == {"model"}
     spec = evaluator.component_spec
     assert set(spec.outputs) == {

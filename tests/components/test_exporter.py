@@ -3,6 +3,7 @@
 import json
 import os
 import textwrap
+from importlib import metadata
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import tensorflow as tf
 
 from components import artifacts, evaluator, exporter, trainer
 from components.cli import main
+from components.image import image
 from components.trainer import model_dir as model_dir_lib
 from tests.components import penguins_fixtures
 from tests.components.penguins_fixtures import raw_penguin_rows
@@ -266,6 +268,11 @@ def test_prepare_train_evaluate_export_as_a_kfp_local_pipeline(tmp_path, monkeyp
     assert model.metadata["module_file"] == "components.default_model"
     assert model.metadata["params"] == {"hidden_units": [16]}
     assert model.metadata["examples"] == examples.uri
+    assert model.metadata["steps_per_sec"] > 0
+    # Code provenance: the built-in module has no file hash, so the version and image say it.
+    assert model.metadata["module_sha256"] == ""
+    assert model.metadata["tpuest_version"] == metadata.version("tpuest")
+    assert model.metadata["image"] == image()
 
     assert out["blessed"] is True
     metrics = out["metrics"]

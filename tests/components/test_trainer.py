@@ -228,3 +228,63 @@ def test_multi_worker_leaves_the_strategy_to_the_engine(monkeypatch):
     assert make_strategy("multi_worker") is None  # built from TF_CONFIG by the engine
     with pytest.raises(ValueError, match="replicas is per machine"):
         make_strategy("multi_worker", replicas=2)
+
+
+class EngineReached(Exception):
+    """Raised by the recording TPUEstimator: the trainer got as far as building its engine."""
+
+
+@pytest.fixture
+def engine_kwargs(monkeypatch):
+    """The trainer's TPUEstimator replaced by a recorder of its arguments (no TPU is reached)."""
+    calls = []
+
+    def record(**kwargs):
+        calls.append(kwargs)
+        raise EngineReached("stopped before training")
+
+    monkeypatch.setattr(trainer, "TPUEstimator", record)
+    return calls
+
+
+def assert_tpu_engine(calls):
+    (kwargs,) = calls
+    config = kwargs["config"]
+    assert kwargs["use_tpu"] is True and config.master == "my-tpu"
+    assert config.tpu_config.num_shards == 8 and config.train_distribute is None
+
+
+def test_tpu_arguments_reach_the_engine(tmp_path, penguins_examples, engine_kwargs):
+    with pytest.raises(EngineReached):
+        trainer.run(penguins_examples, str(tmp_path / "m"), train_steps=1, use_tpu=True,
+                    tpu="my-tpu", num_shards=8)  # fmt: skip
+    assert_tpu_engine(engine_kwargs)
+
+
+def test_tpu_flags_reach_the_engine(tmp_path, penguins_examples, engine_kwargs, capsys):
+    argv = ["train", "--examples", penguins_examples, "--model-dir", str(tmp_path / "m"),
+            "--train-steps", "1", "--use-tpu", "--tpu", "my-tpu", "--num-shards", "8"]  # fmt: skip
+    assert main(argv) == 1
+    assert "tpuest train: error: EngineReached" in capsys.readouterr().err
+    assert_tpu_engine(engine_kwargs)
+
+
+def test_kfp_component_tpu_and_time_budget_reach_the_engine(
+    tmp_path, penguins_examples, engine_kwargs
+):
+    from kfp import dsl
+
+    from components.trainer.component import trainer as trainer_op
+
+    with pytest.raises(EngineReached):
+        trainer_op.python_func(
+            examples=dsl.Dataset(uri=penguins_examples),
+            model=dsl.Model(uri=str(tmp_path / "m")),
+            train_steps=1,
+            iterations_per_loop_budget="30s",
+            use_tpu=True,
+            tpu="my-tpu",
+            num_shards=8,
+        )
+    assert_tpu_engine(engine_kwargs)
+    assert engine_kwargs[0]["config"].tpu_config.iterations_per_loop == "30s"
