@@ -134,13 +134,46 @@ def test_tolerance_and_loss_direction(tmp_path, penguins_examples, penguins_mode
     assert better_loss.blessed and better_loss.checks[0]["direction"] == "lower is better"
 
 
-def test_binary_labels_get_auc_and_a_roc_curve(tmp_path, binary_examples):
-    model = trainer.run(binary_examples, str(tmp_path / "model"), train_steps=100, seed=0)
-    result = evaluator.run(binary_examples, model.model_dir, str(tmp_path / "eval"))
+@pytest.fixture(scope="module")
+def binary_model(tmp_path_factory, binary_examples):
+    out = str(tmp_path_factory.mktemp("binary_model") / "model")
+    return trainer.run(binary_examples, out, train_steps=100, seed=0)
+
+
+def test_binary_labels_get_auc_and_a_roc_curve(tmp_path, binary_examples, binary_model):
+    result = evaluator.run(binary_examples, binary_model.model_dir, str(tmp_path / "eval"))
     assert result.metrics["auc"] > 0.9
     roc = read(result.output_dir, artifacts.CONFUSION_FILE)["roc_curve"]
     assert len(roc["fpr"]) == len(roc["tpr"]) == len(roc["thresholds"])
     assert (roc["fpr"][0], roc["tpr"][-1]) == (0.0, 1.0)
+
+
+def test_kfp_component_logs_a_roc_curve_for_binary_labels(tmp_path, binary_examples, binary_model):
+    from kfp import dsl
+
+    from components.evaluator.component import evaluator as evaluator_op
+
+    def local(cls, path):
+        return cls(uri=str(path))
+
+    classification = local(dsl.ClassificationMetrics, tmp_path / "classification")
+    blessed = evaluator_op.python_func(
+        examples=local(dsl.Dataset, binary_examples),
+        model=local(dsl.Model, binary_model.model_dir),
+        evaluation=local(dsl.Artifact, tmp_path / "evaluation"),
+        metrics=local(dsl.Metrics, tmp_path / "metrics"),
+        classification_metrics=classification,
+        blessing=local(dsl.Artifact, tmp_path / "blessing"),
+    )
+    assert blessed is True
+    points = classification.metadata["confidenceMetrics"]
+    assert points and all(
+        set(p) == {"falsePositiveRate", "recall", "confidenceThreshold"} for p in points
+    )
+    roc = read(tmp_path / "evaluation", artifacts.CONFUSION_FILE)["roc_curve"]
+    assert [p["recall"] for p in points] == roc["tpr"]
+    specs = classification.metadata["confusionMatrix"]["annotationSpecs"]
+    assert [s["displayName"] for s in specs] == ["Adelie", "Gentoo"]
 
 
 @pytest.mark.parametrize(
@@ -192,6 +225,33 @@ def test_evaluate_cli_writes_results_and_exits_0(
     assert "NOT BLESSED: accuracy = " in capsys.readouterr().out
     assert (out / artifacts.NOT_BLESSED).exists()
     assert set(read(out, artifacts.SLICES_FILE)["sex"]) == {"female", "male", "<missing>"}
+
+
+def test_evaluate_cli_records_every_threshold_and_the_baseline_check(
+    tmp_path, penguins_examples, penguins_model, weak_model
+):
+    out = tmp_path / "eval"
+    argv = ["evaluate", "--examples", penguins_examples, "--model-dir", penguins_model.model_dir,
+            "--output", str(out), "--threshold", "accuracy>=0.9", "--threshold", "loss<=0.4",
+            "--baseline-model-dir", weak_model.model_dir, "--compare-metric", "loss",
+            "--tolerance", "0.01"]  # fmt: skip
+    assert main(argv) == 0
+    checks = read(out, artifacts.BLESSING_FILE)["checks"]
+    assert [c["kind"] for c in checks] == ["threshold", "threshold", "baseline"]
+    assert [c["rule"] for c in checks[:2]] == ["accuracy>=0.9", "loss<=0.4"]
+    assert checks[2]["metric"] == "loss" and checks[2]["tolerance"] == 0.01
+    assert checks[2]["direction"] == "lower is better"
+    assert all(c["passed"] for c in checks) and (out / artifacts.BLESSED).exists()
+
+
+def test_evaluate_cli_evaluates_the_checkpoint_given(tmp_path, penguins_examples, penguins_model):
+    out = tmp_path / "eval"
+    checkpoint = os.path.join(penguins_model.model_dir, "model.ckpt-0")
+    argv = ["evaluate", "--examples", penguins_examples, "--model-dir", penguins_model.model_dir,
+            "--output", str(out), "--checkpoint", checkpoint]  # fmt: skip
+    assert main(argv) == 0
+    data = read(out, artifacts.METRICS_FILE)
+    assert data["global_step"] == 0 and data["checkpoint"] == checkpoint
 
 
 @pytest.mark.parametrize(
