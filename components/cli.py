@@ -245,7 +245,13 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     # TensorFlow's own INFO lines repeat ours ("Restoring parameters", "Graph was finalized").
-    logging.getLogger("tensorflow").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    tf_logger = logging.getLogger("tensorflow")
+    tf_logger.setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    # TensorFlow gives its logger a handler of its own when it logs before the root logger
+    # has one (a subcommand's imports can); it also propagates to root, so every warning
+    # would print twice. Root's handler, configured above, is the one that stays.
+    for handler in list(tf_logger.handlers):
+        tf_logger.removeHandler(handler)
     try:
         return int(args.func(args) or 0)
     except UsageError as e:

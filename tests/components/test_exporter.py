@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 import textwrap
 from importlib import metadata
 
@@ -150,6 +152,59 @@ def test_export_cli_pushes_and_reports_not_pushed(
         main(argv)
     assert info.value.code == 2
     assert "give --evaluation" in capsys.readouterr().err
+
+
+def test_export_cli_force_pushes_a_not_blessed_model_and_records_it(
+    tmp_path, penguins_examples, penguins_model, capsys
+):
+    evaluation = str(tmp_path / "eval")
+    evaluator.run(
+        penguins_examples, penguins_model.model_dir, evaluation, thresholds=["accuracy>1"]
+    )
+    base = tmp_path / "serving"
+    argv = ["export", "--model-dir", penguins_model.model_dir, "--export-base", str(base),
+            "--evaluation", evaluation, "--force"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Pushed global_step 300 (forced (the evaluation did not bless it: ")
+    push = json.loads((base / artifacts.PUSH_FILE).read_text())
+    assert push["pushed"] is True and push["forced"] is True
+    (version,) = versions(base)
+    assert push["export_path"] == str(base / version)
+    inside = json.loads((base / version / "assets.extra" / artifacts.PUSH_FILE).read_text())
+    assert inside["forced"] is True
+
+
+def test_export_cli_without_a_blessing_marker_exits_1(tmp_path, penguins_model, capsys):
+    empty = tmp_path / "not_an_evaluation"
+    empty.mkdir()
+    base = tmp_path / "serving"
+    argv = ["export", "--model-dir", penguins_model.model_dir, "--export-base", str(base),
+            "--evaluation", str(empty)]  # fmt: skip
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == (
+        f"tpuest export: error: FileNotFoundError: {empty} holds neither BLESSED nor "
+        "NOT_BLESSED: is it an evaluator output?"
+    )
+    assert not base.exists()
+
+
+@pytest.mark.slow
+def test_export_cli_prints_each_tensorflow_warning_once(
+    tmp_path, penguins_model, penguins_evaluation
+):
+    # A fresh process: TensorFlow's logger gets its own handler there, as in the container.
+    argv = [sys.executable, "-m", "components.cli", "export", "--model-dir",
+            penguins_model.model_dir, "--evaluation", penguins_evaluation.output_dir,
+            "--export-base", str(tmp_path / "serving")]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if " is deprecated " in line]
+    assert warnings, "export logs TensorFlow's deprecation of build_tensor_info"
+    assert all(" WARNING tensorflow: " in line for line in warnings)  # in our format
+    assert len(warnings) == len({w.split(" WARNING ", 1)[1] for w in warnings})
 
 
 USER_MODULE = """
