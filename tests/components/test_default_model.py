@@ -41,6 +41,19 @@ def test_unseen_and_missing_strings_share_the_oov_bucket():
     assert ids.numpy().tolist() == [0, 2, 2, 1]
 
 
+def test_numbers_are_standardized_with_the_stats_and_missing_is_the_mean():
+    features = {
+        "n": tf.constant([12.0, np.nan, 10.0, 7.0]),  # stats: mean 10, std 2
+        "s": tf.constant(["red", "blue", "", "green"]),
+    }
+    vectors = default_model._feature_vectors(features, SCHEMA, STATS, default_model.params)
+    # Columns in schema order: n standardized, then s one-hot over [blue, red, OOV].
+    np.testing.assert_allclose(vectors[:, 0].numpy(), [1.0, 0.0, 0.0, -1.5])
+    np.testing.assert_array_equal(
+        vectors[:, 1:].numpy(), [[0, 1, 0], [1, 0, 0], [0, 0, 1], [0, 0, 1]]
+    )
+
+
 def test_unknown_labels_fail_instead_of_training_on_garbage():
     with pytest.raises(tf.errors.InvalidArgumentError, match="label not among the 2 training"):
         default_model._label_ids(tf.constant(["a", "zebra"]), "string", ["a", "b"])
