@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -93,8 +94,23 @@ def resolve_warm_start(warm_start_from) -> WarmStartSettings | None:
     )
 
 
-def apply_warm_start(settings: WarmStartSettings) -> None:
-    """Rewires matching variables' initializers to read from the warm-start checkpoint."""
+@dataclasses.dataclass(frozen=True)
+class WarmStarted:
+    """What a warm start did: the checkpoint read, the variables it initializes, and the
+    selected ones it had no value for (those are freshly initialized)."""
+
+    source: str
+    variables: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+
+
+def apply_warm_start(settings: WarmStartSettings) -> WarmStarted | None:
+    """Rewires matching variables' initializers to read from the warm-start checkpoint.
+
+    Returns what was warm-started (None when nothing was). With `fail_on_unmatched`, raises
+    ValueError naming every selection that finds nothing: a list entry or regex matching no
+    variable, or a selected variable the checkpoint has no value for.
+    """
     source = settings.ckpt_to_initialize_from
     ckpt = latest_checkpoint(source) if tf.io.gfile.isdir(source) else source
     if ckpt is None or not tf.io.gfile.glob(ckpt + ".index"):
@@ -102,33 +118,28 @@ def apply_warm_start(settings: WarmStartSettings) -> None:
     available = set(dict(tf.train.list_variables(ckpt)))
     pattern = settings.vars_to_warm_start
     # As tf.estimator did: a regex selects among trainable variables, a list among all of them.
-    collection = (
-        v1.global_variables() if isinstance(pattern, (list, tuple)) else v1.trainable_variables()
-    )
+    is_list = isinstance(pattern, (list, tuple))
+    collection = v1.global_variables() if is_list else v1.trainable_variables()
     candidates = [v for v in collection if v.op.name != v1.GraphKeys.GLOBAL_STEP]
-    if isinstance(pattern, (list, tuple)):
-        chosen = [v for v in candidates if any(re.match(p, v.op.name) for p in pattern)]
-    else:
-        chosen = [v for v in candidates if re.match(pattern or ".*", v.op.name)]
+    patterns = list(pattern) if is_list else [pattern or ".*"]
+    chosen = [v for v in candidates if any(re.match(p, v.op.name) for p in patterns)]
     matched = [v for v in chosen if v.op.name in available]
     unmatched = [v.op.name for v in chosen if v.op.name not in available]
-    if unmatched and settings.fail_on_unmatched:
-        raise ValueError(f"warm_start_from {ckpt}: no value for variables {unmatched}")
+    if settings.fail_on_unmatched:
+        problems = []
+        empty = [p for p in patterns if not any(re.match(p, v.op.name) for v in candidates)]
+        if empty:
+            what = "entries" if is_list else "pattern"
+            problems.append(f"vars_to_warm_start {what} {empty} matched no variable")
+        if unmatched:
+            problems.append(f"no value for variables {unmatched}")
+        if problems:
+            raise ValueError(f"warm_start_from {ckpt}: " + "; ".join(problems))
     if not matched:
-        msg = f"warm_start_from {ckpt}: no variable matched {pattern!r}"
-        if settings.fail_on_unmatched:
-            raise ValueError(msg)
-        log.warning(msg)
-        return
+        log.warning("warm_start_from %s: no variable matched %r", ckpt, pattern)
+        return None
     v1.train.init_from_checkpoint(ckpt, {v.op.name: v for v in matched})
-    log.info(
-        "Warm-starting %d variables from %s (%d not in the checkpoint, freshly initialized)",
-        len(matched),
-        ckpt,
-        len(unmatched),
-    )
-    for v in matched:
-        log.debug("warm-started %s from %s", v.op.name, ckpt)
+    return WarmStarted(ckpt, tuple(v.op.name for v in matched), tuple(unmatched))
 
 
 def variable_names(model_dir: str) -> list[str]:

@@ -120,31 +120,33 @@ def open_session(
     checkpoint_path: str | list[str] | None,
     config_proto: v1.ConfigProto,
     target: str = "",
+    warm_started=None,
 ) -> v1.Session:
     """Creates a session: restores `checkpoint_path` if given, else initializes all variables.
 
     Warm starting, when asked for, has already rewired the variables' initializers at graph
-    construction, so initialization is where it applies. Given a list of checkpoints (newest
-    first), an unreadable one is reported and the next one is tried.
+    construction, so initialization is where it applies (`warm_started`, a
+    checkpoints.WarmStarted, says what it covers). Given a list of checkpoints (newest first),
+    an unreadable one is reported and the next one is tried. Logs one restore report.
     """
     with graph.as_default():
-        return _prepare(graph, scaffold, checkpoint_path, config_proto, target)
+        return _prepare(graph, scaffold, checkpoint_path, config_proto, target, warm_started)
 
 
-def _prepare(graph, scaffold, checkpoint_path, config_proto, target) -> v1.Session:
+def _prepare(graph, scaffold, checkpoint_path, config_proto, target, warm_started) -> v1.Session:
     scaffold.finalize()
     session = v1.Session(target=target, graph=graph, config=config_proto)
     try:
         names = sorted(v.op.name for v in v1.global_variables())
+        restored = None
         if checkpoint_path:
-            restored = restore_into(session, scaffold.saver, checkpoint_path)
-            log.info("Restored %d variables from %s", len(names), restored)
+            restored = _restore_first_readable(session, scaffold.saver, checkpoint_path)
+            warm_started = None  # a checkpoint's values replace any initializer
         else:
             session.run(scaffold.init_op, feed_dict=scaffold.init_feed_dict)
             if scaffold.init_fn is not None:
                 scaffold.init_fn(session)
-            log.info("Initialized %d variables (no checkpoint to restore)", len(names))
-        log.debug("variables: %s", ", ".join(names))
+        _report_origins(names, restored, warm_started)
         if scaffold.local_init_op is not None:
             session.run(scaffold.local_init_op, feed_dict=scaffold.local_init_feed_dict)
     except BaseException:
@@ -153,17 +155,51 @@ def _prepare(graph, scaffold, checkpoint_path, config_proto, target) -> v1.Sessi
     return session
 
 
+def _report_origins(names: list[str], restored: str | None, warm_started) -> None:
+    """Logs where every variable's value came from: one INFO summary, one DEBUG line each."""
+    warm = set(warm_started.variables) if warm_started is not None else set()
+    missing = set(warm_started.missing) if warm_started is not None else set()
+    counts = {"restored": 0, "warm": 0, "fresh": 0}
+    for name in names:
+        if restored:
+            counts["restored"] += 1
+            origin = f"restored from {restored}"
+        elif name in warm:
+            counts["warm"] += 1
+            origin = f"warm-started from {warm_started.source}"
+        else:
+            counts["fresh"] += 1
+            origin = "freshly initialized"
+            if name in missing:
+                origin += f" (no value in {warm_started.source})"
+        log.debug("variable %s: %s", name, origin)
+    restore_part = (
+        f"restored {counts['restored']} variables from {restored}"
+        if restored
+        else "restored 0 variables (no checkpoint)"
+    )
+    warm_part = (
+        f"warm-started {counts['warm']} from {warm_started.source}"
+        if warm_started is not None
+        else "warm-started 0"
+    )
+    log.info("%s; %s; freshly initialized %d", restore_part, warm_part, counts["fresh"])
+
+
 def restore_into(session, saver, checkpoints: str | list[str]) -> str:
-    """Restores the first readable of `checkpoints` (newest first); returns its path."""
+    """Restores the first readable of `checkpoints` (newest first) into a live session (a reused
+    graph's); returns its path. New sessions report their restore in one summary instead."""
     with session.graph.as_default():
-        return _restore_first_readable(session, saver, checkpoints)
+        path = _restore_first_readable(session, saver, checkpoints)
+    log.info("Restored parameters from %s", path)
+    return path
 
 
 def _restore_first_readable(session, saver, checkpoints) -> str:
     candidates = [checkpoints] if isinstance(checkpoints, str) else list(checkpoints)
     first_error = None
     for path in candidates:
-        log.info("Restoring parameters from %s", path)
+        log.debug("Restoring parameters from %s", path)
         try:
             saver.restore(session, path)
             return path
@@ -187,7 +223,14 @@ class CheckpointError(RuntimeError):
 
 
 def start_session(
-    graph: tf.Graph, scaffold, hooks, checkpoint_path, replication, config, init_ops=()
+    graph: tf.Graph,
+    scaffold,
+    hooks,
+    checkpoint_path,
+    replication,
+    config,
+    init_ops=(),
+    warm_started=None,
 ) -> v1.Session:
     """Lets hooks add ops (begin), freezes the graph, opens a session restoring checkpoint_path
     and runs `init_ops` (TPU system initialization, summary writers) once in it."""
@@ -202,6 +245,7 @@ def start_session(
         checkpoint_path,
         replication.session_config(session_config(config)),
         target=replication.session_target,
+        warm_started=warm_started,
     )
     if init_ops:
         try:

@@ -34,6 +34,7 @@ class TrainGraph:
     replication: object
     specs: list = dataclasses.field(default_factory=list)
     init_ops: list = dataclasses.field(default_factory=list)  # run once per new session
+    warm_started: checkpoints.WarmStarted | None = None
 
 
 def _host_call_tensors(spec) -> list:
@@ -114,9 +115,10 @@ def build_train_graph(
                     tf.raw_ops.FlushSummaryWriter(writer=op.inputs[0]) for op in writer_inits
                 ]
                 loop.outputs["host_call"] = tf.group(loop.outputs["host_call"], *flushes)
+        warm_started = None
         if ctx.warm_start is not None:
             if warm_start:
-                checkpoints.apply_warm_start(ctx.warm_start)
+                warm_started = checkpoints.apply_warm_start(ctx.warm_start)
             else:
                 log.info(
                     "warm_start_from %s not applied: model_dir has its own checkpoint, which wins",
@@ -135,6 +137,7 @@ def build_train_graph(
         replication,
         specs,
         init_ops,
+        warm_started,
     )
 
 
@@ -154,16 +157,42 @@ def _check_no_tables_in_loop(graph: tf.Graph) -> None:
         )
 
 
+def _reads_global_step(value, tg: TrainGraph) -> bool:
+    """True for the global step variable, or a tensor that just reads it."""
+    if isinstance(value, str):  # a tensor name; a bare op name means its output 0
+        try:
+            value = tg.graph.as_graph_element(value if ":" in value else value + ":0")
+        except (KeyError, ValueError, TypeError):
+            return False
+    global_step = tg.global_step
+    if value is global_step:
+        return True
+    if isinstance(value, tf.Variable):
+        return value.name == global_step.name
+    if not isinstance(value, tf.Tensor) or value.graph is not tg.graph:
+        return False
+    # The variable's own tensor, or a ReadVariableOp on its handle.
+    if value.op.name == global_step.op.name:
+        return True
+    return value.op.type == "ReadVariableOp" and value.op.inputs[0].op.name == global_step.op.name
+
+
 def point_at_loop_outputs(hook, tg: TrainGraph) -> None:
-    """Lets a LoggingTensorHook on the loss work across host loops.
+    """Lets a LoggingTensorHook on the loss or the global step work across host loops.
 
     Tensors built inside the in-graph loop cannot be fetched from outside it; the loss can,
-    as the loop's output (the last step's loss). Any other in-loop tensor is a clear error.
+    as the loop's output (the last step's loss). The global step can be fetched from outside,
+    but a plain read may run before the loop's updates and show the previous loop's value:
+    it is fetched as the loop's output too (read after the loop). Any other in-loop tensor is
+    a clear error.
     """
     tensors = getattr(hook, "_tensors", None)
     if not isinstance(hook, v1.train.LoggingTensorHook) or not isinstance(tensors, dict):
         return
     for tag, tensor in list(tensors.items()):
+        if _reads_global_step(tensor, tg):
+            tensors[tag] = tg.loop.outputs["global_step"]
+            continue
         if not isinstance(tensor, tf.Tensor) or tensor.graph is tg.graph:
             continue
         if any(tensor is spec.loss for spec in tg.specs):
@@ -171,6 +200,6 @@ def point_at_loop_outputs(hook, tg: TrainGraph) -> None:
         else:
             raise ValueError(
                 f"LoggingTensorHook tensor {tag!r} ({tensor.name}) is computed inside the "
-                "iterations_per_loop loop and cannot be fetched from the host; log the loss, or "
-                "a tensor built outside model_fn"
+                "iterations_per_loop loop and cannot be fetched from the host; log the loss, "
+                "the global step, or a tensor built outside model_fn"
             )

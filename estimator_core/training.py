@@ -105,14 +105,23 @@ def _build_live(ctx: EngineContext, input_fn, hooks, saving_listeners, key) -> L
             )
     resume_from = checkpoints.restore_candidates(ctx.model_dir)
     session = start_session(
-        tg.graph, tg.scaffold, all_hooks, resume_from, tg.replication, config, tg.init_ops
+        tg.graph,
+        tg.scaffold,
+        all_hooks,
+        resume_from,
+        tg.replication,
+        config,
+        tg.init_ops,
+        warm_started=tg.warm_started,
     )
     return LiveGraph(key, tg.graph, session, all_hooks, tg, checkpoint=latest)
 
 
-def _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache) -> LiveGraph:
+def _reuse_or_build(
+    ctx, input_fn, hooks, saving_listeners, cache, save_checkpoints_steps
+) -> LiveGraph:
     """The cached live graph for this call, or a newly built one."""
-    key = call_key(input_fn, *(hooks or ()), *(saving_listeners or ()))
+    key = call_key(input_fn, *(hooks or ()), *(saving_listeners or ()), save_checkpoints_steps)
     live = cache.get(ModeKeys.TRAIN, key) if cache is not None else None
     if live is not None:
         latest = checkpoints.latest_checkpoint(ctx.model_dir)

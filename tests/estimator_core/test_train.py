@@ -267,17 +267,43 @@ def test_a_new_process_resumes_from_the_latest_checkpoint(tmp_path):
 def test_restore_report_says_what_was_restored_warm_started_or_initialized(tmp_path, caplog):
     import logging
 
-    caplog.set_level(logging.INFO, logger="estimator_core")
+    from estimator_core import WarmStartSettings
+
+    def report(level):
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno == level
+            and ("freshly initialized" in r.getMessage() or r.getMessage().startswith("variable "))
+        ]
+
+    caplog.set_level(logging.DEBUG, logger="estimator_core")
     estimator(tmp_path / "src").train(train_input_fn(), steps=2)
-    assert "Initialized 3 variables (no checkpoint to restore)" in caplog.text  # w, b, global_step
+    assert report(logging.INFO) == [
+        "restored 0 variables (no checkpoint); warm-started 0; freshly initialized 3"
+    ]
     caplog.clear()
-    warm = estimator(tmp_path / "warm", warm_start_from=str(tmp_path / "src"))
-    warm.train(train_input_fn(), steps=2)
-    assert "Warm-starting 2 variables from" in caplog.text
+    source = str(tmp_path / "src" / "model.ckpt-2")
+    # A regex picks trainable variables: w, not b; global_step is never warm-started.
+    settings = WarmStartSettings(str(tmp_path / "src"), vars_to_warm_start="w")
+    estimator(tmp_path / "warm", warm_start_from=settings).train(train_input_fn(), steps=2)
+    assert report(logging.INFO) == [
+        f"restored 0 variables (no checkpoint); warm-started 1 from {source}; freshly initialized 2"
+    ]
+    assert sorted(report(logging.DEBUG)) == [
+        "variable b: freshly initialized",
+        "variable global_step: freshly initialized",
+        f"variable w: warm-started from {source}",
+    ]
+    assert "Initialized" not in caplog.text and "Warm-starting" not in caplog.text
     caplog.clear()
-    warm.train(train_input_fn(), steps=2)
+    own = str(tmp_path / "warm" / "model.ckpt-2")
+    estimator(tmp_path / "warm", warm_start_from=settings).train(train_input_fn(), steps=2)
     assert "not applied: model_dir has its own checkpoint" in caplog.text
-    assert "Restored" in caplog.text and "model.ckpt-2" in caplog.text
+    assert report(logging.INFO) == [
+        f"restored 3 variables from {own}; warm-started 0; freshly initialized 0"
+    ]
+    assert f"variable w: restored from {own}" in report(logging.DEBUG)
 
 
 def test_warm_start_can_fail_when_a_variable_matches_nothing(tmp_path):
@@ -287,13 +313,37 @@ def test_warm_start_can_fail_when_a_variable_matches_nothing(tmp_path):
     settings = WarmStartSettings(
         str(tmp_path / "src"), vars_to_warm_start="nothing_like_this", fail_on_unmatched=True
     )
-    with pytest.raises(ValueError, match="no variable matched"):
+    with pytest.raises(ValueError, match=r"pattern \['nothing_like_this'\] matched no variable"):
         estimator(tmp_path / "warm", warm_start_from=settings).train(train_input_fn(), steps=1)
 
 
-def test_time_budget_loops_adapt_their_size(tmp_path):
+def test_warm_start_fails_naming_every_list_entry_that_matches_nothing(tmp_path):
+    import dataclasses
+
+    from estimator_core import WarmStartSettings
+
+    source = estimator(tmp_path / "src").train(train_input_fn(), steps=2)
+    settings = WarmStartSettings(
+        str(tmp_path / "src"),
+        vars_to_warm_start=["w", "typo_var", "b_typo"],
+        fail_on_unmatched=True,
+    )
+    with pytest.raises(ValueError, match=r"entries \['typo_var', 'b_typo'\] matched no variable"):
+        estimator(tmp_path / "strict", warm_start_from=settings).train(train_input_fn(), steps=1)
+    assert not glob.glob(str(tmp_path / "strict" / "model.ckpt-*"))  # failed before training
+    # Without fail_on_unmatched the entries that match still apply.
+    lenient = dataclasses.replace(settings, fail_on_unmatched=False)
+    warm = estimator(tmp_path / "lenient", warm_start_from=lenient, params={"lr": 0.0})
+    warm.train(train_input_fn(), steps=1)
+    np.testing.assert_array_equal(warm.get_variable_value("w"), source.get_variable_value("w"))
+
+
+def test_time_budget_loops_adapt_their_size(tmp_path, caplog):
+    import logging
+
     from estimator_core.training import LoopSizer
 
+    caplog.set_level(logging.INFO, logger="estimator_core")
     sizer = LoopSizer("1s", budget_secs=1.0, per_run_limit=None)
     assert sizer.next_size(None) == 1
     sizer.observe(1, 0.001)  # 1000 steps/s: grows, at most 10x per loop
@@ -301,9 +351,15 @@ def test_time_budget_loops_adapt_their_size(tmp_path):
     sizer.observe(10, 0.01)
     assert sizer.next_size(None) == 100
     assert sizer.next_size(7) == 7  # never past the target
+    assert caplog.messages == [
+        "iterations_per_loop now 10 (1000.0 steps/s for a 1s budget)",
+        "iterations_per_loop now 100 (1000.0 steps/s for a 1s budget)",
+    ]
+    caplog.clear()
     est = estimator(tmp_path, iterations="1s")
     est.train(train_input_fn(), steps=50)
     assert est.get_variable_value("global_step") == 50
+    assert any(m.startswith("iterations_per_loop now ") for m in caplog.messages)
 
 
 def test_logging_tensor_hook_on_the_loss_works_across_host_loops(tmp_path, caplog):
@@ -327,3 +383,20 @@ def test_logging_tensor_hook_on_the_loss_works_across_host_loops(tmp_path, caplo
 
     with pytest.raises(ValueError, match="inside the iterations_per_loop loop"):
         estimator(tmp_path / "bad", model_fn=bad_model_fn).train(train_input_fn(), steps=2)
+
+
+def test_logging_tensor_hook_on_the_global_step_sees_each_loops_last_step(tmp_path, caplog):
+    import logging
+    import re
+
+    def model_fn(features, labels, mode, params):
+        spec = linear_model_fn(features, labels, mode, params)
+        hook = v1.train.LoggingTensorHook({"spec_gs": v1.train.get_global_step()}, every_n_iter=1)
+        return spec._replace(training_hooks=(hook,))
+
+    caplog.set_level(logging.INFO, logger="tensorflow")  # the hook logs through TF's logger
+    by_name = v1.train.LoggingTensorHook({"named_gs": "global_step"}, every_n_iter=1)
+    est = estimator(tmp_path, model_fn=model_fn, iterations=5)
+    est.train(train_input_fn(), hooks=[by_name], steps=10)
+    assert re.findall(r"named_gs = (\d+)", caplog.text) == ["5", "10"]
+    assert re.findall(r"spec_gs = (\d+)", caplog.text) == ["5", "10"]
