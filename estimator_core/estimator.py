@@ -202,12 +202,26 @@ class TPUEstimator:
         resolver, devices = tpu.require_tpu(self.config, mode)
         return tpu.context_on_tpu(self._ctx, resolver, devices)
 
-    def train(self, input_fn, hooks=None, steps=None, max_steps=None, saving_listeners=None):
-        """Trains for `steps` more steps or up to `max_steps` (or until input ends); returns self."""
+    def train(
+        self,
+        input_fn,
+        hooks=None,
+        steps=None,
+        max_steps=None,
+        saving_listeners=None,
+        *,
+        save_checkpoints_steps=None,
+    ):
+        """Trains for `steps` more steps or up to `max_steps` (or until input ends); returns self.
+
+        `save_checkpoints_steps` replaces RunConfig's checkpoint cadence for this call only
+        (train_and_evaluate's eval_every_steps needs a checkpoint that often).
+        """
         if steps is not None and max_steps is not None:
             raise ValueError("Can not provide both steps and max_steps.")
         _check_steps("steps", steps)
         _check_steps("max_steps", max_steps)
+        _check_steps("save_checkpoints_steps", save_checkpoints_steps)
         ctx = self._context_for(ModeKeys.TRAIN)
         self.last_train_result = training.run_train(
             ctx,
@@ -217,6 +231,7 @@ class TPUEstimator:
             max_steps=max_steps,
             saving_listeners=saving_listeners,
             cache=self._graphs,
+            save_checkpoints_steps=save_checkpoints_steps,
         )
         return self
 
@@ -288,6 +303,7 @@ class TPUEstimator:
         timeout_secs=600,
         final_step=None,
         poll_secs=1.0,
+        start_delay_secs=0,
     ) -> list[dict]:
         """Evaluates every new checkpoint as it appears in model_dir; see train_and_evaluate."""
         from estimator_core.outer_loops import evaluate_continuously
@@ -301,6 +317,7 @@ class TPUEstimator:
             timeout_secs=timeout_secs,
             final_step=final_step,
             poll_secs=poll_secs,
+            start_delay_secs=start_delay_secs,
         )
 
     def close(self) -> None:

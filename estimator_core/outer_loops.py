@@ -1,22 +1,27 @@
-"""The outer loops: train_and_evaluate (train, evaluate, export in rounds) and continuous evaluation."""
+"""The outer loops: train_and_evaluate (one training run, evaluated at its checkpoints) and
+continuous evaluation (an evaluator beside a trainer)."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
+
+import tensorflow as tf
 
 from estimator_core import checkpoints
 from estimator_core.exporters import Exporter
 
 log = logging.getLogger("estimator_core")
+v1 = tf.compat.v1
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainSpec:
-    """What to train on and until which global step."""
+    """What to train on and until which global step (None: until the input ends)."""
 
     input_fn: Callable
     max_steps: int | None = None
@@ -29,10 +34,12 @@ class TrainSpec:
 
 @dataclasses.dataclass(frozen=True)
 class EvalSpec:
-    """What to evaluate on, how often, and which exporters run after each evaluation.
+    """What to evaluate on, when, and which exporters run after each evaluation.
 
-    Locally, `start_delay_secs` does not apply (training and evaluation share one process);
-    `throttle_secs` skips evaluations sooner than that after the previous one (never the final).
+    `start_delay_secs`: no evaluation starts sooner than this after training starts
+    (train_and_evaluate) or the evaluator starts (evaluate_continuously waits it out before its
+    first look at model_dir). `throttle_secs`: an evaluation due sooner than this after the
+    previous one started is skipped. Neither ever skips train_and_evaluate's final evaluation.
     """
 
     input_fn: Callable
@@ -46,6 +53,8 @@ class EvalSpec:
     def __post_init__(self):
         if self.steps is not None and self.steps <= 0:
             raise ValueError(f"EvalSpec.steps must be > 0 or None, got {self.steps}")
+        if self.start_delay_secs < 0:
+            raise ValueError(f"EvalSpec.start_delay_secs must be >= 0, got {self.start_delay_secs}")
         if self.throttle_secs < 0:
             raise ValueError(f"EvalSpec.throttle_secs must be >= 0, got {self.throttle_secs}")
         names = [e.name for e in self.exporters]
@@ -71,48 +80,141 @@ def _evaluate_and_export(estimator, eval_spec: EvalSpec, is_final: bool) -> tupl
     return result, exports
 
 
+class _SaveListener(v1.train.CheckpointSaverListener):
+    """Tells the evaluator which step each checkpoint the training run saves is at."""
+
+    def __init__(self, saved: Callable[[int], None]):
+        self._saved = saved
+
+    def after_save(self, session, global_step_value):
+        self._saved(int(global_step_value))
+
+
+class CheckpointEvaluator(v1.train.SessionRunHook):
+    """Evaluates (and exports) the checkpoints one training run saves, between its host loops.
+
+    A save (reported through `listener`) makes its checkpoint due when it is at least
+    `every_steps` past the last evaluated one; the evaluation runs before the next loop starts,
+    unless `start_delay_secs` or `throttle_secs` says to skip it. So the checkpoint saved when
+    training ends is never evaluated here: the final evaluation, which always runs, covers it.
+    """
+
+    def __init__(self, estimator, eval_spec: EvalSpec, every_steps: int | None, start_step: int):
+        self.listener = _SaveListener(self._saved)
+        self.result: dict = {}
+        self.exports: list = []
+        self._estimator = estimator
+        self._spec = eval_spec
+        self._every = every_steps
+        self._evaluated_step = start_step
+        self._due: int | None = None
+        self._started = time.monotonic()
+        self._last_evaluation: float | None = None
+
+    def _saved(self, step: int) -> None:
+        if step > self._evaluated_step and (
+            self._every is None or step >= self._evaluated_step + self._every
+        ):
+            self._due = step
+
+    def before_run(self, run_context):
+        if self._due is not None:
+            step, self._due = self._due, None
+            self._evaluate(step)
+        return None
+
+    def _evaluate(self, step: int) -> None:
+        now = time.monotonic()
+        spec = self._spec
+        if now - self._started < spec.start_delay_secs:
+            log.info(
+                "evaluation at step %d skipped: %.0fs into training (start_delay_secs=%s)",
+                step,
+                now - self._started,
+                spec.start_delay_secs,
+            )
+            return
+        if self._last_evaluation is not None and now - self._last_evaluation < spec.throttle_secs:
+            log.info("evaluation at step %d skipped (throttle_secs=%s)", step, spec.throttle_secs)
+            return
+        self._last_evaluation = now
+        self.result, exports = _outside_the_training_graph(
+            _evaluate_and_export, self._estimator, spec, is_final=False
+        )
+        self.exports += exports
+        self._evaluated_step = step
+
+
+def _outside_the_training_graph(fn, *args, **kwargs):
+    """Calls fn in a thread of its own and returns its result (or raises its exception).
+
+    Hooks run with the training graph as the calling thread's default graph; evaluation and
+    export build graphs of their own, which may not nest inside it (Keras' clear_session, run
+    for each new graph, refuses nested graphs). A new thread starts with no default graph.
+    """
+    outcome: dict = {}
+
+    def call():
+        try:
+            outcome["value"] = fn(*args, **kwargs)
+        except BaseException as e:  # re-raised in the caller
+            outcome["error"] = e
+
+    thread = threading.Thread(target=call, name="evaluate-during-training")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _checkpoint_steps(config, eval_every_steps: int | None) -> int | None:
+    """The checkpoint cadence the training run needs: a checkpoint at least every
+    eval_every_steps (more often when RunConfig.save_checkpoints_steps asks for it)."""
+    if eval_every_steps is None:
+        return None
+    return min(config.save_checkpoints_steps or eval_every_steps, eval_every_steps)
+
+
 def train_and_evaluate(
     estimator, train_spec: TrainSpec, eval_spec: EvalSpec, *, eval_every_steps: int | None = None
 ) -> tuple[dict, list]:
-    """Trains to train_spec.max_steps, evaluating (and exporting) every `eval_every_steps`.
+    """Trains once to train_spec.max_steps (or the end of its input), evaluating on the way.
 
-    Without `eval_every_steps`, evaluations follow the checkpoint cadence
-    (RunConfig.save_checkpoints_steps), or happen only at the end. A final evaluation always
-    runs. Returns (last evaluation result, every export path written).
+    Evaluations (each followed by the exporters) run between host loops, on the checkpoint just
+    saved: every `eval_every_steps` steps (training then saves a checkpoint at least that
+    often), or without it at every checkpoint RunConfig's cadence saves. EvalSpec's
+    start_delay_secs and throttle_secs skip some of them; a final evaluation of the last
+    checkpoint always runs (unless training was preempted). Training is one `train()` call, so
+    its input is read once, from start to end. Only the chief evaluates; other workers train.
+
+    Returns:
+        (last evaluation result, every export path written).
     """
     if eval_every_steps is not None and eval_every_steps <= 0:
         raise ValueError(f"eval_every_steps must be > 0, got {eval_every_steps}")
-    every = eval_every_steps or estimator.config.save_checkpoints_steps
+    config = estimator.config
+    if not config.is_chief:
+        log.info("not the chief: training only (the chief evaluates and exports)")
+        estimator.train(
+            train_spec.input_fn, hooks=list(train_spec.hooks), max_steps=train_spec.max_steps
+        )
+        return {}, []
     latest = checkpoints.latest_checkpoint(estimator.model_dir)
-    step = checkpoints.global_step_of(latest) if latest else 0
-    max_steps = train_spec.max_steps
-    last_eval_time = None
-    exports: list = []
-    result: dict = {}
-    while max_steps is None or step < max_steps:
-        target = max_steps if not every else step + every
-        if max_steps is not None:
-            target = min(target, max_steps)
-        estimator.train(train_spec.input_fn, hooks=list(train_spec.hooks), max_steps=target)
-        new_step = estimator.last_train_result["global_step"]
-        ended_early = target is not None and new_step < target  # input ran out
-        step = new_step
-        final = ended_early or (max_steps is not None and step >= max_steps)
-        if final:
-            break
-        if (
-            last_eval_time is not None
-            and time.monotonic() - last_eval_time < eval_spec.throttle_secs
-        ):
-            log.info(
-                "evaluation at step %d skipped (throttle_secs=%s)", step, eval_spec.throttle_secs
-            )
-            continue
-        result, new_exports = _evaluate_and_export(estimator, eval_spec, is_final=False)
-        exports += new_exports
-        last_eval_time = time.monotonic()
-    result, new_exports = _evaluate_and_export(estimator, eval_spec, is_final=True)
-    return result, exports + new_exports
+    start_step = checkpoints.global_step_of(latest) if latest else 0
+    evaluator = CheckpointEvaluator(estimator, eval_spec, eval_every_steps, start_step)
+    estimator.train(
+        train_spec.input_fn,
+        hooks=[evaluator, *train_spec.hooks],
+        max_steps=train_spec.max_steps,
+        saving_listeners=[evaluator.listener],
+        save_checkpoints_steps=_checkpoint_steps(config, eval_every_steps),
+    )
+    if estimator.last_train_result["preempted"]:
+        log.warning("training was preempted: no final evaluation")
+        return evaluator.result, evaluator.exports
+    result, exports = _evaluate_and_export(estimator, eval_spec, is_final=True)
+    return result, evaluator.exports + exports
 
 
 def evaluate_continuously(
@@ -125,12 +227,17 @@ def evaluate_continuously(
     timeout_secs: float = 600,
     final_step: int | None = None,
     poll_secs: float = 1.0,
+    start_delay_secs: float = 0,
 ) -> list[dict]:
     """Evaluates each new checkpoint in model_dir as it appears (an evaluator beside a trainer).
 
-    Stops when no new checkpoint appeared for `timeout_secs`, or after evaluating a checkpoint
-    at or past `final_step`. Returns the results in order.
+    Waits `start_delay_secs` before its first look (the trainer's first checkpoints are rarely
+    worth evaluating). Stops when no new checkpoint appeared for `timeout_secs`, or after
+    evaluating a checkpoint at or past `final_step`. Returns the results in order.
     """
+    if start_delay_secs > 0:
+        log.info("waiting start_delay_secs=%s before the first evaluation", start_delay_secs)
+        time.sleep(start_delay_secs)
     results: list[dict] = []
     seen = None
     waited_since = time.monotonic()

@@ -69,14 +69,30 @@ def run_train(
     max_steps,
     saving_listeners,
     cache: GraphCache | None = None,
+    save_checkpoints_steps: int | None = None,
 ) -> dict:
-    """train(): one writer per model_dir (the chief holds the lock); SIGTERM stops at a loop end."""
+    """train(): one writer per model_dir (the chief holds the lock); SIGTERM stops at a loop end.
+
+    `save_checkpoints_steps`, when given, replaces RunConfig's checkpoint cadence for this call.
+    """
     lock = ModelDirLock(ctx.model_dir) if ctx.config.is_chief else contextlib.nullcontext()
     with lock, PreemptionWatcher().installed() as preemption:
-        return _train(ctx, input_fn, hooks, steps, max_steps, saving_listeners, preemption, cache)
+        return _train(
+            ctx,
+            input_fn,
+            hooks,
+            steps,
+            max_steps,
+            saving_listeners,
+            preemption,
+            cache,
+            save_checkpoints_steps,
+        )
 
 
-def _build_live(ctx: EngineContext, input_fn, hooks, saving_listeners, key) -> LiveGraph:
+def _build_live(
+    ctx: EngineContext, input_fn, hooks, saving_listeners, key, save_checkpoints_steps
+) -> LiveGraph:
     latest = checkpoints.latest_checkpoint(ctx.model_dir)
     tg = build_train_graph(ctx, input_fn, warm_start=latest is None)
     config = ctx.config
@@ -93,10 +109,15 @@ def _build_live(ctx: EngineContext, input_fn, hooks, saving_listeners, key) -> L
         for hook in all_hooks:
             point_at_loop_outputs(hook, tg)
         if config.is_chief:
+            cadence = config
+            if save_checkpoints_steps is not None:
+                cadence = config.replace(
+                    save_checkpoints_steps=save_checkpoints_steps, save_checkpoints_secs=None
+                )
             all_hooks.append(
                 checkpoint_hook(
                     ctx.model_dir,
-                    config,
+                    cadence,
                     tg.scaffold.saver,
                     tg.global_step,
                     tg.loop.outputs["global_step"],
@@ -134,14 +155,22 @@ def _reuse_or_build(
             )
             live.checkpoint = latest
         return live
-    live = _build_live(ctx, input_fn, hooks, saving_listeners, key)
+    live = _build_live(ctx, input_fn, hooks, saving_listeners, key, save_checkpoints_steps)
     if cache is not None and not live.state.replication.session_target:
         cache.put(ModeKeys.TRAIN, live)
     return live
 
 
 def _train(
-    ctx: EngineContext, input_fn, hooks, steps, max_steps, saving_listeners, preemption, cache
+    ctx: EngineContext,
+    input_fn,
+    hooks,
+    steps,
+    max_steps,
+    saving_listeners,
+    preemption,
+    cache,
+    save_checkpoints_steps,
 ) -> dict:
     """Trains until max_steps/steps or end of input; returns {'global_step', 'loss', 'steps_per_sec'}."""
     latest = checkpoints.latest_checkpoint(ctx.model_dir)
@@ -157,7 +186,7 @@ def _train(
                 "steps_per_sec": None,
                 "preempted": False,
             }
-    live = _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache)
+    live = _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache, save_checkpoints_steps)
     tg, session, report, config = live.state, live.session, live.hooks[0], ctx.config
     cached = cache is not None and cache.get(ModeKeys.TRAIN, live.key) is live
     try:
