@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import tempfile
@@ -72,7 +73,9 @@ class TPUEstimator:
         if config is None or not isinstance(config, RunConfig):
             raise ValueError(f"config must be an estimator_core.RunConfig, got {config!r}")
         validate_model_fn(model_fn)
-        params = dict(params or {})
+        # A deep copy, as the original's: the cached graphs were built from these values, so
+        # changing the caller's dict (or a nested value in it) later must not reach them.
+        params = copy.deepcopy(dict(params or {}))
         for key in RESERVED_PARAMS:
             if key in params:
                 raise ValueError(
@@ -178,7 +181,7 @@ class TPUEstimator:
 
     @property
     def params(self) -> dict[str, Any]:
-        return dict(self._ctx.params)
+        return copy.deepcopy(self._ctx.params)
 
     @property
     def model_fn(self) -> Callable:

@@ -82,3 +82,40 @@ def test_a_failed_call_is_never_reused(tmp_path):
     with pytest.raises(Exception, match="global step 7"):
         est.train(input_fn, max_steps=20)  # restarted from model.ckpt-4, not from the NaN state
     assert calls["train"] == 2
+
+
+def test_a_new_input_fn_rebuilds_the_graph(tmp_path):
+    model_fn, calls = counting_model_fn()
+    est = estimator(tmp_path, model_fn=model_fn)
+    input_fn = train_input_fn()
+    est.train(input_fn, steps=2)
+    est.train(input_fn, steps=2)
+    assert calls["train"] == 1
+    est.train(train_input_fn(), steps=2)  # equal code, but a different input_fn object
+    assert calls["train"] == 2
+    eval_fn = finite_input_fn()
+    first = est.evaluate(eval_fn)
+    est.evaluate(eval_fn)
+    assert calls["eval"] == 1
+    assert est.evaluate(finite_input_fn()) == first
+    assert calls["eval"] == 2
+    assert est.get_variable_value("global_step") == 6
+
+
+def test_params_are_copied_so_later_changes_cannot_reach_a_cached_graph(tmp_path):
+    params = {"optimizer": {"lr": 0.1}}
+    built_with = []
+
+    def model_fn(features, labels, mode, params):
+        built_with.append(params["optimizer"]["lr"])
+        return linear_model_fn(features, labels, mode, {"lr": params["optimizer"]["lr"]})
+
+    est = estimator(tmp_path, model_fn=model_fn, params=params)
+    input_fn = train_input_fn()
+    est.train(input_fn, steps=2)
+    params["optimizer"]["lr"] = 0.0  # the caller's dict, after construction
+    est.params["optimizer"]["lr"] = 0.0  # the property hands out a copy too
+    est.train(input_fn, steps=2)  # the cached graph (built with 0.1)
+    est.train(train_input_fn(), steps=2)  # a rebuilt graph: still 0.1, like the cached one
+    assert built_with == [0.1, 0.1]
+    assert est.params == {"optimizer": {"lr": 0.1}}
