@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import re
+import threading
 from typing import Any
 
 import tensorflow as tf
+
+log = logging.getLogger("estimator_core")
 
 _TIME_BUDGET = re.compile(r"^(\d+(?:\.\d+)?)\s*([smh])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600}
@@ -31,6 +35,48 @@ def _positive_int(name: str, value, allow_none: bool = True) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+# Fields kept for the original's signatures that this engine has no use for: a value other than
+# the default gets one warning saying why it changes nothing.
+_IGNORED_FIELDS = {
+    "TPUConfig": {
+        "tpu_job_name": "the TPU and its job come from the cluster resolver (RunConfig.cluster, "
+        "master or TPU_NAME)",
+        "initial_infeed_sleep_secs": "there is no infeed thread: input is read by tf.data "
+        "inside the training loop",
+        "eval_training_input_configuration": "evaluation input is read once per host and "
+        "split along batch_axis",
+    },
+    "RunConfig": {
+        "evaluation_master": "evaluation runs in the calling process, on the same target as "
+        "training (master / cluster)",
+    },
+}
+_replacing = threading.local()
+
+
+def _warn_ignored(config, names=None) -> None:
+    """Warns about each ignored field of `config` (among `names`) not at its default."""
+    if getattr(_replacing, "active", False):
+        return
+    owner = type(config).__name__
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    for name, why in _IGNORED_FIELDS[owner].items():
+        if (names is None or name in names) and getattr(config, name) != defaults[name]:
+            log.warning("%s: argument %r is ignored: %s", owner, name, why)
+
+
+def _replace(config, changes: dict):
+    """dataclasses.replace, warning only about ignored fields this replace sets (the fields
+    carried over were warned about when `config` was built)."""
+    _replacing.active = True
+    try:
+        new = dataclasses.replace(config, **changes)
+    finally:
+        _replacing.active = False
+    _warn_ignored(new, changes)
+    return new
 
 
 def parse_time_budget(value: str) -> float:
@@ -83,6 +129,7 @@ class TPUConfig:
             )
         if self.initial_infeed_sleep_secs is not None and self.initial_infeed_sleep_secs < 0:
             raise ValueError("TPUConfig.initial_infeed_sleep_secs must be >= 0")
+        _warn_ignored(self)
 
     @property
     def per_host_input(self) -> bool:
@@ -100,7 +147,7 @@ class TPUConfig:
         return None
 
     def replace(self, **changes) -> TPUConfig:
-        return dataclasses.replace(self, **changes)
+        return _replace(self, changes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,6 +223,7 @@ class RunConfig:
             raise ValueError(
                 f"RunConfig.tf_random_seed must be an int, got {self.tf_random_seed!r}"
             )
+        _warn_ignored(self)
 
     @property
     def checkpoint_every(self) -> tuple[int | None, float | None]:
@@ -217,4 +265,4 @@ class RunConfig:
         return self.task_type == "worker" and self.task_id == 0 and not cluster.get("chief")
 
     def replace(self, **changes) -> RunConfig:
-        return dataclasses.replace(self, **changes)
+        return _replace(self, changes)
