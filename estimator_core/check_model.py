@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
+import io
 import os
 import re
+import tokenize
 
-# (pattern, what it is, what to do instead); the first matching rule wins for each occurrence.
+# (pattern, what it is, what to do instead). Rules go from specific to general: where several
+# match the same text (tf.contrib.tpu.X is also tf.contrib), the first one claims it.
 RULES: tuple[tuple[str, str, str], ...] = (
     (
         r"\btf\.contrib\.tpu\.",
@@ -42,9 +45,15 @@ RULES: tuple[tuple[str, str, str], ...] = (
         "estimator_core.export (ServingInputReceiver, PredictOutput, ...)",
     ),
     (
-        r"\btf\.(compat\.v1\.)?estimator\.",
+        r"\btf\.(compat\.v1\.)?estimator\.|\btensorflow\.(compat\.v1\.)?estimator\b"
+        r"|\bfrom\s+tensorflow(\.compat\.v1)?\s+import\s+(.*,\s*)?estimator\b",
         "tf.estimator",
         "tf.estimator was removed in TF 2.16: use the estimator_core equivalent",
+    ),
+    (
+        r"\btensorflow_estimator\b",
+        "tensorflow_estimator",
+        "tensorflow_estimator stopped at TF 2.15 (no release for TF 2.16+): use estimator_core",
     ),
     (
         r"\btf\.layers\.",
@@ -53,7 +62,8 @@ RULES: tuple[tuple[str, str, str], ...] = (
         "`tpuest --legacy-keras` / TF_USE_LEGACY_KERAS=1 and the 'legacy' extra",
     ),
     (
-        r"\btf\.compat\.v1\.layers\.",
+        r"\btf\.compat\.v1\.layers\.|\btensorflow\.compat\.v1\.layers\b"
+        r"|\bfrom\s+tensorflow\.compat\.v1\s+import\s+(.*,\s*)?layers\b",
         "tf.compat.v1.layers",
         "needs tf-keras: install the 'legacy' extra and run with TF_USE_LEGACY_KERAS=1 "
         "(`tpuest --legacy-keras`), or move to keras.layers",
@@ -93,16 +103,45 @@ class Finding:
         return f"{self.path}:{self.line}: {self.api}: {self.advice}"
 
 
+def _code_lines(text: str) -> list[str]:
+    """The lines of `text` with comments and string literals blanked out (same positions)."""
+    lines = text.splitlines()
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        # Not tokenizable (e.g. Python 2 code, common in TF1 models): comments only.
+        return [line.split("#", 1)[0] for line in lines]
+    chars = [list(line) for line in lines]
+    for token in tokens:
+        if token.type not in (tokenize.COMMENT, tokenize.STRING):
+            continue
+        (row, col), (end_row, end_col) = token.start, token.end
+        for r in range(row, end_row + 1):
+            line = chars[r - 1]
+            start = col if r == row else 0
+            stop = end_col if r == end_row else len(line)
+            line[start:stop] = " " * (stop - start)
+    return ["".join(line) for line in chars]
+
+
 def check_source(text: str, path: str = "<source>") -> list[Finding]:
-    """Findings for every line of `text` that uses a removed API (comments skipped)."""
+    """One finding per rule that matches code on a line (comments and strings skipped).
+
+    Each match claims its text, so a general rule does not repeat a specific one there
+    (`tf.contrib.tpu.X` is reported once, as tf.contrib.tpu).
+    """
     findings = []
     compiled = [(re.compile(p), api, advice) for p, api, advice in RULES]
-    for number, line in enumerate(text.splitlines(), start=1):
-        code = line.split("#", 1)[0]
+    for number, code in enumerate(_code_lines(text), start=1):
+        claimed: list[tuple[int, int]] = []
+        found = []
         for pattern, api, advice in compiled:
-            if pattern.search(code):
-                findings.append(Finding(path, number, api, advice))
-                break
+            spans = [m.span() for m in pattern.finditer(code)]
+            free = [(a, b) for a, b in spans if not any(a < d and c < b for c, d in claimed)]
+            claimed += spans
+            if free:
+                found.append((free[0][0], Finding(path, number, api, advice)))
+        findings += [finding for _, finding in sorted(found, key=lambda pair: pair[0])]
     return findings
 
 
