@@ -57,6 +57,12 @@ def test_host_call_runs_once_per_loop_with_the_last_steps_tensors(tmp_path):
     assert np.isfinite([v for _, v in scalars["host_loss"]]).all()
 
 
+def test_host_call_runs_every_step_when_each_loop_is_one_step(tmp_path):
+    est = estimator(tmp_path, model_fn=host_call_model_fn(str(tmp_path)), iterations=1, batch=8)
+    est.train(train_input_fn(), steps=3)
+    assert [step for step, _ in host_scalars(tmp_path)["examples"]] == [1, 2, 3]
+
+
 def test_host_call_gathers_tensors_from_every_replica(tmp_path):
     est = make(tmp_path, 4, batch=32, model_fn=host_call_model_fn(str(tmp_path)), iterations=5)
     est.train(train_input_fn(), steps=10)
