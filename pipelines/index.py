@@ -22,6 +22,7 @@ class RunRecord:
     metrics: dict = dataclasses.field(default_factory=dict)
     blessed: bool | None = None
     blessing_reason: str | None = None
+    examples_dir: str | None = None  # an earlier run's when prepare's cache was hit
     model_dir: str | None = None
     evaluation_dir: str | None = None
     export_path: str | None = None

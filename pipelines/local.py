@@ -20,10 +20,16 @@ from pipelines import report as report_lib
 log = logging.getLogger("tpuest.pipeline")
 
 
-def input_fingerprint(pattern: str) -> str:
-    """A digest of the files matching `pattern` (names, sizes, mtimes): new data, new key."""
+def input_files(input_pattern: str) -> list[str]:
+    """The files a run reads: `input_pattern` is one or more comma-separated paths or globs."""
+    patterns = [p.strip() for p in input_pattern.split(",") if p.strip()]
+    return sorted({path for pattern in patterns for path in glob.glob(pattern)})
+
+
+def input_fingerprint(input_pattern: str) -> str:
+    """A digest of the files a run reads (names, sizes, mtimes): new or changed data, new key."""
     digest = hashlib.sha256()
-    for path in sorted(glob.glob(pattern)):
+    for path in input_files(input_pattern):
         stat = os.stat(path)
         digest.update(f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
@@ -43,6 +49,13 @@ def _outputs(run_dir: str, export_base: str) -> dict:
     if not trainers:
         raise RuntimeError(f"no trainer output under {run_dir}")
     found = {"model_dir": trainers[-1]}
+    # The prepared examples the model trained on: this run's prepare, or an earlier run's when
+    # prepare's cache was hit.
+    trainer_output = os.path.join(os.path.dirname(trainers[-1]), "executor_output.json")
+    if os.path.exists(trainer_output):
+        with open(trainer_output) as f:
+            [model] = json.load(f)["artifacts"]["model"]["artifacts"]
+        found["examples_dir"] = model["metadata"].get("examples")
     for evaluator in sorted(glob.glob(os.path.join(run_dir, "evaluator*"))):
         found["evaluation_dir"] = os.path.join(evaluator, "evaluation")
         found["blessing_dir"] = os.path.join(evaluator, "blessing")
@@ -80,7 +93,13 @@ def run_local(
 
     The latest blessed model from earlier runs under the same root is the baseline, so a worse
     model is never exported (and, with `warm_start`, the trainer starts from it). One run at a
-    time per root (a lock).
+    time per root (a lock). Prepare's output is reused (kfp.local's cache under
+    `root/pipeline_root/.kfp_cache`) while the input files and the project's code are unchanged.
+
+    Raises:
+        FileNotFoundError: `input_pattern` matches no file.
+        ModelDirLockedError: another process is running a pipeline on `root`.
+        KeyboardInterrupt: the run was interrupted (recorded as "interrupted" in the index).
     """
     from kfp import local
 
@@ -88,7 +107,7 @@ def run_local(
 
     root = os.path.abspath(root)
     os.makedirs(root, exist_ok=True)
-    if not glob.glob(input_pattern):
+    if not input_files(input_pattern):
         raise FileNotFoundError(f"input {input_pattern!r} matches no file")
     with ModelDirLock(root, activity="used by a pipeline run"):
         records = index_lib.load(root)
@@ -114,17 +133,22 @@ def run_local(
             "baseline_model_uri": baseline.model_dir if baseline else "",
             "warm_start": warm_start,
         }
+        tmp = os.path.join(root, "tmp", run_id)  # kfp.local leaves a temp dir per task
+        previous_tmp = os.environ.get("TMPDIR")
+        before = set(glob.glob(os.path.join(pipeline_root, "*")))
         record = index_lib.RunRecord(run_id=run_id, started=_now(), parameters=parameters)
         index_lib.upsert(root, record)
-        if baseline:
-            log.info("baseline: run %s (%s)", baseline.run_id, baseline.model_dir)
-        tmp = os.path.join(root, "tmp", run_id)  # kfp.local leaves a temp dir per task
-        os.makedirs(tmp, exist_ok=True)
-        previous_tmp = os.environ.get("TMPDIR")
-        os.environ["TMPDIR"] = tmp
-        before = set(glob.glob(os.path.join(pipeline_root, "*")))
-        try:
-            local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=pipeline_root)
+        try:  # from here on, the record ends with a final status whatever happens
+            if baseline:
+                log.info("baseline: run %s (%s)", baseline.run_id, baseline.model_dir)
+            os.makedirs(tmp, exist_ok=True)
+            os.environ["TMPDIR"] = tmp
+            local.init(
+                runner=local.SubprocessRunner(use_venv=False),
+                pipeline_root=pipeline_root,
+                workspace_root=os.path.join(tmp, "workspace"),  # else a mkdtemp in the old TMPDIR
+                enable_caching=True,  # only prepare enables it (see training_pipeline)
+            )
             training_pipeline(
                 **parameters,
                 prepare_cache_key=f"{input_fingerprint(input_pattern)}-{code_version()}",
@@ -132,7 +156,10 @@ def run_local(
             outputs = _outputs(_newest_run_dir(pipeline_root, before), export_base)
             _fill(record, outputs)
             record.status = "succeeded"
-        except Exception as e:  # recorded in the index, then re-raised
+        except KeyboardInterrupt:  # recorded in the index, then re-raised
+            record.status, record.error = "interrupted", "interrupted by a signal"
+            raise
+        except BaseException as e:
             record.status, record.error = "failed", f"{type(e).__name__}: {e}"
             raise
         finally:
@@ -142,17 +169,19 @@ def run_local(
             else:
                 os.environ["TMPDIR"] = previous_tmp
             shutil.rmtree(tmp, ignore_errors=True)
-            history = [r for r in index_lib.load(root) if r.run_id != run_id] + [record]
+            index_lib.upsert(root, record)  # the final status first: the report may fail
             if record.evaluation_dir:
+                history = index_lib.load(root)
                 run_report = os.path.join(root, "reports", f"{run_id}.html")
                 os.makedirs(os.path.dirname(run_report), exist_ok=True)
                 record.report = report_lib.write(run_report, record, history)
-            index_lib.upsert(root, record)
+                index_lib.upsert(root, record)
     return record
 
 
 def _fill(record: index_lib.RunRecord, outputs: dict) -> None:
     record.model_dir = outputs["model_dir"]
+    record.examples_dir = outputs.get("examples_dir")
     record.evaluation_dir = outputs.get("evaluation_dir")
     record.export_path = outputs.get("export_path")
     blessing_file = os.path.join(outputs.get("blessing_dir", ""), "blessing.json")

@@ -15,15 +15,20 @@ PIPELINE_NAME = "tpuest-training"
 _PACKAGES = ("estimator_core", "components")
 
 
-def code_version() -> str:
-    """A digest of the project's source: part of prepare's cache key, so new code re-prepares."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def code_version(root: str = _PROJECT_ROOT) -> str:
+    """A digest of the project's source under `root` (the .py files of estimator_core and
+    components): part of prepare's cache key, so new code re-prepares."""
     digest = hashlib.sha256()
     for package in _PACKAGES:
         for folder, _, files in sorted(os.walk(os.path.join(root, package))):
             for name in sorted(f for f in files if f.endswith(".py")):
-                with open(os.path.join(folder, name), "rb") as f:
-                    digest.update(name.encode() + f.read())
+                path = os.path.join(folder, name)
+                with open(path, "rb") as f:
+                    source = f.read()
+                digest.update(f"{os.path.relpath(path, root)}\0{len(source)}\0".encode() + source)
     return digest.hexdigest()[:16]
 
 
