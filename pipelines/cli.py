@@ -25,6 +25,7 @@ EXAMPLES = """examples:
   tpuest pipeline compile -o pipeline.yaml
   tpuest pipeline run --local --input 'data/*.csv' --root runs/
   tpuest pipeline run --local --input 'data/*.csv' --root runs/ --every 6h
+  tpuest pipeline run --local --input 'data/*.csv' --root runs/ --cron '0 */6 * * *'
   tpuest pipeline runs --root runs/
   tpuest pipeline schedule --host http://kfp:8888 --experiment penguins --cron '0 0 */6 * * *' \\
       --param input_pattern='gs://bucket/data/*.csv'
@@ -32,7 +33,7 @@ EXAMPLES = """examples:
 
 
 def _every(text: str) -> float:
-    from pipelines.local import parse_every
+    from pipelines.recurring import parse_every
 
     try:
         seconds = parse_every(text)
@@ -44,11 +45,23 @@ def _every(text: str) -> float:
 
 
 def _cron(text: str) -> str:
+    """argparse type: a cron expression of 5 fields, or 6 with seconds first."""
+    from pipelines.cron import Cron
+
+    try:
+        Cron.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def _kfp_cron(text: str) -> str:
+    """argparse type: a 6-field cron expression (seconds first), the form KFP expects."""
     if len(text.split()) != 6:
         raise argparse.ArgumentTypeError(
             f"{text!r} must have 6 fields (seconds first, as KFP expects)"
         )
-    return text
+    return _cron(text)
 
 
 def _host(text: str) -> str:
@@ -69,30 +82,33 @@ def _run(args) -> int:
     if not args.local:
         raise UsageError("only --local runs start from here; use `schedule` for Kubeflow")
     from components.prepare.cli import check_columns
-    from pipelines.local import Schedule, run_local, summary
 
     check_columns([args.input], None, {"--label": args.label})
+    run_kwargs = {
+        "input_pattern": args.input,
+        "root": os.path.abspath(args.root),
+        "label": args.label,
+        "module_file": args.module_file or "",
+        "train_steps": args.train_steps,
+        "train_batch_size": args.train_batch_size,
+        "iterations_per_loop": args.iterations_per_loop,
+        "replicas": args.replicas,
+        "thresholds": args.threshold or ["accuracy>=0.9"],
+        "beam_options": args.beam_options,
+        "warm_start": args.warm_start,
+    }
+    if args.every or args.cron:
+        from pipelines import recurring
 
-    def once():
-        record = run_local(
-            args.input,
-            args.root,
-            label=args.label,
-            module_file=args.module_file or "",
-            train_steps=args.train_steps,
-            train_batch_size=args.train_batch_size,
-            iterations_per_loop=args.iterations_per_loop,
-            replicas=args.replicas,
-            thresholds=args.threshold or ("accuracy>=0.9",),
-            beam_options=args.beam_options,
-            warm_start=args.warm_start,
+        next_delay = recurring.every(args.every) if args.every else recurring.on_cron(args.cron)
+        # Each run in a session of its own: Ctrl-C stops the schedule, not the run in progress.
+        recurring.Schedule(next_delay).run(
+            lambda: recurring.run_pipeline_in_own_session(run_kwargs)
         )
-        print(summary(record), flush=True)
+        return 0
+    from pipelines.local import run_local, summary
 
-    if args.every:
-        Schedule(args.every).run(once)
-    else:
-        once()
+    print(summary(run_local(**run_kwargs)), flush=True)
     return 0
 
 
@@ -186,7 +202,16 @@ def register(subparsers) -> None:
         action="store_true",
         help="start training from the latest blessed model of this root",
     )
-    p.add_argument("--every", type=_every, help="run again every interval (90s, 15m, 6h, 1d)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument(
+        "--every", type=_every, help="run now, then again every interval (90s, 15m, 6h, 1d)"
+    )
+    when.add_argument(
+        "--cron",
+        type=_cron,
+        help='run at the times of a cron expression in local time, e.g. "0 */6 * * *" '
+        "(5 fields, or 6 with seconds first)",
+    )
     p.set_defaults(func=_run)
 
     p = sub.add_parser("runs", help="list the runs recorded under a root")
@@ -201,7 +226,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("--host", type=_host, required=True, help="KFP API endpoint (http[s]://...)")
     p.add_argument("--experiment", type=nonempty, required=True)
-    p.add_argument("--cron", required=True, type=_cron, help='6-field cron, e.g. "0 0 */6 * * *"')
+    p.add_argument(
+        "--cron", required=True, type=_kfp_cron, help='6-field cron, e.g. "0 0 */6 * * *"'
+    )
     p.add_argument(
         "--name", type=nonempty, default="tpuest-training-recurring", help="recurring run name"
     )

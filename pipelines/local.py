@@ -9,9 +9,6 @@ import json
 import logging
 import os
 import shutil
-import signal
-import threading
-import time
 
 from estimator_core.model_dir_lock import ModelDirLock
 from pipelines import index as index_lib
@@ -213,47 +210,3 @@ def summary(record: index_lib.RunRecord) -> str:
     if record.report:
         lines.append(f"  report: {record.report}")
     return "\n".join(lines)
-
-
-class Schedule:
-    """Runs `job` every `every_secs`, never overlapping, until SIGINT/SIGTERM."""
-
-    def __init__(self, every_secs: float):
-        if every_secs <= 0:
-            raise ValueError(f"the interval must be > 0 seconds, got {every_secs}")
-        self.every_secs = every_secs
-        self._stop = threading.Event()
-
-    def stop(self, *_):
-        log.info("stop requested: finishing after the current run")
-        self._stop.set()
-
-    def run(self, job) -> int:
-        handlers = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        runs = 0
-        try:
-            while not self._stop.is_set():
-                started = time.monotonic()
-                try:
-                    job()
-                except Exception as e:  # a failed run is logged; the schedule goes on
-                    log.error("scheduled run failed: %s: %s", type(e).__name__, e)
-                runs += 1
-                self._stop.wait(max(0.0, self.every_secs - (time.monotonic() - started)))
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
-        return runs
-
-
-def parse_every(text: str) -> float:
-    """'90s' / '15m' / '6h' / '1d' -> seconds."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    text = text.strip()
-    try:
-        value = float(text[:-1]) * units[text[-1]]
-    except (KeyError, ValueError, IndexError):
-        raise ValueError(f"interval {text!r} must look like 90s, 15m, 6h or 1d") from None
-    if value <= 0:
-        raise ValueError(f"interval {text!r} must be positive")
-    return value

@@ -7,7 +7,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from pipelines import index, report
-from pipelines.local import parse_every
+from pipelines.recurring import parse_every
 
 
 def fake_run(tmp_path, run_id, blessed, accuracy):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import tensorflow as tf
 import pipelines.training_pipeline
 from components.datasets import penguins_csv
 from estimator_core.model_dir_lock import LOCK_FILE, ModelDirLockedError
+from pipelines.cron import Cron
 from pipelines.local import run_local
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -131,16 +133,106 @@ def test_a_root_locked_by_another_process_fails_fast_and_writes_nothing(tmp_path
         holder.wait()
 
 
+# A stand-in for one pipeline run, in a child process: records whether it finished.
+CHILD = textwrap.dedent(
+    """
+    import pathlib, sys, time
+    state = pathlib.Path(sys.argv[1])
+    state.write_text("started")
+    try:
+        time.sleep(3)
+        state.write_text("finished")
+    except KeyboardInterrupt:
+        state.write_text("interrupted")
+        sys.exit(130)
+    """
+)
+SCHEDULER = textwrap.dedent(
+    """
+    import logging, sys
+    from pipelines.recurring import Schedule, every, run_in_own_session
+    logging.basicConfig(level=logging.INFO)
+    def job():
+        print("CHILD EXIT", run_in_own_session([sys.executable, "-c", sys.argv[1], sys.argv[2]]))
+    try:
+        print("RUNS", Schedule(every(3600)).run(job), flush=True)
+    except KeyboardInterrupt:
+        print("ABORTED", flush=True)
+        sys.exit(130)
+    """
+)
+
+
+def wait_for(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def start_scheduler(script: str, *args) -> subprocess.Popen:
+    # A session of its own: like a terminal's foreground job, its process group gets the signals.
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_scheduler_s_group_lets_the_run_in_progress_finish(tmp_path, sig):
+    state = tmp_path / "state"
+    proc = start_scheduler(SCHEDULER, CHILD, str(state))
+    wait_for(state.exists)
+    os.killpg(proc.pid, sig)  # what Ctrl-C does: the whole foreground process group
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert state.read_text() == "finished"
+    assert "CHILD EXIT 0" in out and "RUNS 1" in out
+    assert "no more runs; a run in progress finishes" in err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_second_signal_aborts_the_run_in_progress(tmp_path, sig):
+    state = tmp_path / "state"
+    proc = start_scheduler(SCHEDULER, CHILD, str(state))
+    wait_for(lambda: state.exists() and state.read_text() == "started")
+    os.killpg(proc.pid, sig)
+    wait_for(lambda: proc.stderr.readline().find("no more runs") >= 0)
+    os.killpg(proc.pid, sig)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "ABORTED" in out, err
+    assert state.read_text() == "interrupted"  # the child got SIGINT, handled it, and ended
+    assert "aborting the run in progress" in err
+
+
+def test_a_signal_during_the_wait_stops_the_schedule_at_once(tmp_path):
+    state = tmp_path / "state"
+    quick = "import pathlib, sys; pathlib.Path(sys.argv[1]).write_text('finished')"
+    proc = start_scheduler(SCHEDULER, quick, str(state))
+    wait_for(state.exists)
+    time.sleep(0.5)  # now waiting for the next run, an hour away
+    started = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - started < 5
+    assert proc.returncode == 0 and "RUNS 1" in out, err
+
+
 SCHEDULE_SCRIPT = textwrap.dedent(
     """
     import sys, time
-    from pipelines.local import Schedule
+    from pipelines.recurring import Schedule, every
     log = open(sys.argv[1], "a")
     def job():
         log.write(f"start {time.monotonic()}\\n"); log.flush()
         time.sleep(0.4)  # longer than the interval: runs must still never overlap
         log.write(f"end {time.monotonic()}\\n"); log.flush()
-    print("RUNS", Schedule(0.1).run(job), flush=True)
+    print("RUNS", Schedule(every(0.1)).run(job), flush=True)
     """
 )
 
@@ -165,3 +257,60 @@ def test_local_schedule_never_overlaps_and_stops_cleanly_on_sigterm(tmp_path):
     times = [float(t) for _, t in events]
     assert times == sorted(times)
     assert f"RUNS {len(kinds) // 2}" in out
+
+
+def tpuest_run(root, *schedule) -> subprocess.Popen:
+    argv = ["pipeline", "run", "--local", "--input", penguins_csv(), "--root", str(root)]
+    return start_scheduler(
+        "import sys; from components.cli import main; sys.exit(main(sys.argv[1:]))",
+        *argv,
+        "--train-steps",
+        "30",
+        *schedule,
+    )
+
+
+def test_cli_cron_waits_for_the_next_fire_time_and_stops_on_sigint(tmp_path):
+    root = tmp_path / "root"
+    proc = tpuest_run(root, "--cron", "0 0 1 1 *")  # midnight on January 1st
+    expected = Cron.parse("0 0 1 1 *").next_after(datetime.now())
+    lines = []
+    wait_for(lambda: lines.append(proc.stderr.readline()) or "next run at" in lines[-1])
+    assert f"next run at {expected:%Y-%m-%d %H:%M:%S}" in lines[-1]
+    started = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0 and time.monotonic() - started < 5
+    assert not (root / "index.json").exists()  # no run was due
+
+
+def index_statuses(root) -> list:
+    path = root / "index.json"
+    return [r["status"] for r in json.loads(path.read_text())] if path.exists() else []
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_scheduled_pipeline_run_finishes_and_records_it(tmp_path):
+    root = tmp_path / "root"
+    proc = tpuest_run(root, "--every", "1h")
+    # The kfp.local trainer task (a subprocess) is running when Ctrl-C comes.
+    wait_for(lambda: glob.glob(str(root / "pipeline_root" / "*" / "trainer")), timeout=120)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert index_statuses(root) == ["succeeded"]
+    assert ": succeeded" in out and "schedule stopped after 1 run(s)" in err
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_aborts_the_scheduled_pipeline_run_and_records_it(tmp_path):
+    root = tmp_path / "root"
+    proc = tpuest_run(root, "--every", "1h")
+    wait_for(lambda: glob.glob(str(root / "pipeline_root" / "*" / "trainer")), timeout=120)
+    os.killpg(proc.pid, signal.SIGINT)
+    wait_for(lambda: "no more runs" in proc.stderr.readline())
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert index_statuses(root) == ["interrupted"]
+    assert not (root / LOCK_FILE).exists() and not os.listdir(root / "tmp")
