@@ -7,6 +7,7 @@ import os
 import tempfile
 
 from pipelines.compile import compile_pipeline
+from pipelines.cron import Cron
 from pipelines.training_pipeline import PIPELINE_NAME
 
 log = logging.getLogger("tpuest.pipeline")
@@ -32,6 +33,7 @@ def schedule(
 
     if len(cron.split()) != 6:
         raise ValueError(f"cron {cron!r} must have 6 fields (seconds first, as KFP expects)")
+    Cron.parse(cron)  # a bad field fails here, not on the server
     client = client or kfp.Client(host=host)
     experiment_id = client.create_experiment(name=experiment).experiment_id
     existing = client.list_recurring_runs(experiment_id=experiment_id, page_size=100)
@@ -49,7 +51,9 @@ def schedule(
             params=parameters or {},
             max_concurrency=max_concurrency,
             no_catchup=not catchup,
-            enable_caching=True,
+            # None sends each task's setting as compiled (only prepare caches); True or False
+            # would override every top-level task's.
+            enable_caching=None,
         )
     log.info("recurring run %s scheduled (%s) in experiment %s", name, cron, experiment)
     return created.recurring_run_id

@@ -3,11 +3,14 @@
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import yaml
 
 from components.cli import main
+from pipelines.compile import compile_pipeline
 from pipelines.training_pipeline import PIPELINE_NAME
 
 
@@ -106,35 +109,38 @@ def schedule(kfp_api, *extra):
     )
 
 
-def test_schedule_creates_then_replaces_the_recurring_run_by_name(kfp_api):
+def test_schedule_creates_then_replaces_the_recurring_run_by_name(kfp_api, tmp_path):
     assert schedule(kfp_api) == 0
     assert schedule(kfp_api) == 0  # idempotent: still exactly one
     assert len(kfp_api.recurring) == 1
     [run] = kfp_api.recurring.values()
     assert run["display_name"] == f"{PIPELINE_NAME}-recurring"
+    assert run["mode"] == "ENABLE"
     assert run["trigger"]["cron_schedule"]["cron"] == "0 0 */6 * * *"
     assert int(run["max_concurrency"]) == 1
     assert run["no_catchup"] is True
-    assert run["runtime_config"]["parameters"]["input_pattern"] == "gs://bucket/*.csv"
-    assert run["pipeline_spec"]["pipelineInfo"]["name"] == PIPELINE_NAME
+    assert run["runtime_config"]["parameters"] == {"input_pattern": "gs://bucket/*.csv"}
+    compiled = yaml.safe_load(Path(compile_pipeline(str(tmp_path / "p.yaml"))).read_text())
+    assert run["pipeline_spec"] == compiled  # the whole compiled pipeline, inline
     assert [c[0] for c in kfp_api.calls].count("DELETE") == 1
     assert len(kfp_api.experiments) == 1  # the experiment is reused, not created twice
 
 
-def test_bad_cron_is_a_usage_error(kfp_api, capsys):
+def test_catchup_and_max_concurrency_reach_the_recurring_run(kfp_api):
+    assert schedule(kfp_api, "--catchup", "--max-concurrency", "3", "--name", "nightly") == 0
+    [run] = kfp_api.recurring.values()
+    assert run["display_name"] == "nightly" and run["mode"] == "ENABLE"
+    assert run["no_catchup"] is False
+    assert int(run["max_concurrency"]) == 3
+
+
+@pytest.mark.parametrize(
+    "cron, message",
+    [("0 */6 * * *", "6 fields"), ("0 0 24 * * *", "hour field '24'"), ("0 0 0 30 2 *", "never")],
+)
+def test_bad_cron_is_a_usage_error(kfp_api, capsys, cron, message):
     with pytest.raises(SystemExit) as exit_info:
-        main(
-            [
-                "pipeline",
-                "schedule",
-                "--host",
-                kfp_api.host,
-                "--experiment",
-                "x",
-                "--cron",
-                "0 */6 * * *",
-            ]
-        )
+        main(["pipeline", "schedule", "--host", kfp_api.host, "--experiment", "x", "--cron", cron])
     assert exit_info.value.code == 2
-    assert "6 fields" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
     assert not kfp_api.calls
