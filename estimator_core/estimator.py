@@ -205,21 +205,15 @@ class TPUEstimator:
         resolver, devices = tpu.require_tpu(self.config, mode)
         return tpu.context_on_tpu(self._ctx, resolver, devices)
 
-    def train(
-        self,
-        input_fn,
-        hooks=None,
-        steps=None,
-        max_steps=None,
-        saving_listeners=None,
-        *,
-        save_checkpoints_steps=None,
-    ):
-        """Trains for `steps` more steps or up to `max_steps` (or until input ends); returns self.
+    def train(self, input_fn, hooks=None, steps=None, max_steps=None, saving_listeners=None):
+        """Trains for `steps` more steps or up to `max_steps` (or until input ends); returns self."""
+        return self._train(input_fn, hooks, steps, max_steps, saving_listeners)
 
-        `save_checkpoints_steps` replaces RunConfig's checkpoint cadence for this call only
-        (train_and_evaluate's eval_every_steps needs a checkpoint that often).
-        """
+    def _train(
+        self, input_fn, hooks, steps, max_steps, saving_listeners, save_checkpoints_steps=None
+    ):
+        """train(), with RunConfig's checkpoint cadence replaced for this call when
+        `save_checkpoints_steps` is given (train_and_evaluate's eval_every_steps)."""
         if steps is not None and max_steps is not None:
             raise ValueError("Can not provide both steps and max_steps.")
         _check_steps("steps", steps)
