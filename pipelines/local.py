@@ -85,6 +85,9 @@ def run_local(
     beam_options: str = "",
     direct_num_workers: int = 1,
     warm_start: bool = False,
+    use_tpu: bool = False,
+    tpu: str = "",
+    num_shards: int = 0,
 ) -> index_lib.RunRecord:
     """Runs the training pipeline once under `root` and records it in the root's index.
 
@@ -129,6 +132,9 @@ def run_local(
             "export_base": export_base,
             "baseline_model_uri": baseline.model_dir if baseline else "",
             "warm_start": warm_start,
+            "use_tpu": use_tpu,
+            "tpu": tpu,
+            "num_shards": num_shards,
         }
         tmp = os.path.join(root, "tmp", run_id)  # kfp.local leaves a temp dir per task
         previous_tmp = os.environ.get("TMPDIR")

@@ -60,29 +60,11 @@ def _evaluate_and_export(
         ).set_caching_options(False)
 
 
-def _train(
-    examples,
-    train_steps,
-    module_file,
-    train_batch_size,
-    iterations_per_loop,
-    replicas,
-    seed,
-    warm_start_from=None,
-):
+def _train(examples, settings: dict, warm_start_from=None):
     optional = {"warm_start_from": warm_start_from} if warm_start_from is not None else {}
     # A retried trainer resumes from the checkpoints the failed attempt left.
     return (
-        trainer(
-            examples=examples,
-            train_steps=train_steps,
-            module_file=module_file,
-            train_batch_size=train_batch_size,
-            iterations_per_loop=iterations_per_loop,
-            replicas=replicas,
-            seed=seed,
-            **optional,
-        )
+        trainer(examples=examples, **settings, **optional)
         .set_retry(num_retries=2, backoff_duration="10s")
         .set_caching_options(False)
         .outputs["model"]
@@ -111,11 +93,15 @@ def training_pipeline(
     export_base: str = "",
     baseline_model_uri: str = "",
     warm_start: bool = False,
+    use_tpu: bool = False,
+    tpu: str = "",
+    num_shards: int = 0,
     prepare_cache_key: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
 ):
     """`baseline_model_uri` is the latest blessed model_dir ("" for none); with `warm_start`, the
-    trainer starts from it. `prepare_cache_key` defaults to the run id (no reuse) and is set by
-    local runs to a fingerprint of data and code."""
+    trainer starts from it. `use_tpu` trains on the TPU `tpu` ("" for $TPU_NAME) over
+    `num_shards` cores (0: one per core). `prepare_cache_key` defaults to the run id (no reuse)
+    and is set by local runs to a fingerprint of data and code."""
     examples = (
         prepare(
             input_pattern=input_pattern,
@@ -127,25 +113,29 @@ def training_pipeline(
         .set_caching_options(True)
         .outputs["examples"]
     )
-    training = (
-        examples,
-        train_steps,
-        module_file,
-        train_batch_size,
-        iterations_per_loop,
-        replicas,
-        seed,
-    )
+    training = {
+        "train_steps": train_steps,
+        "module_file": module_file,
+        "train_batch_size": train_batch_size,
+        "iterations_per_loop": iterations_per_loop,
+        "replicas": replicas,
+        "seed": seed,
+        "use_tpu": use_tpu,
+        "tpu": tpu,
+        "num_shards": num_shards,
+    }
     judging = (thresholds, compare_metric, tolerance, export_base, module_file)
     with dsl.If(baseline_model_uri == "", name="first-model"):
-        _evaluate_and_export(examples, _train(*training), None, *judging)
+        _evaluate_and_export(examples, _train(examples, training), None, *judging)
     with dsl.Else(name="against-baseline"):
-        baseline = dsl.importer(
-            artifact_uri=baseline_model_uri, artifact_class=dsl.Model, reimport=False
-        ).output
+        baseline = (
+            dsl.importer(artifact_uri=baseline_model_uri, artifact_class=dsl.Model, reimport=False)
+            .set_caching_options(False)
+            .output
+        )
         with dsl.If(warm_start == True, name="warm-start"):  # noqa: E712
             _evaluate_and_export(
-                examples, _train(*training, warm_start_from=baseline), baseline, *judging
+                examples, _train(examples, training, warm_start_from=baseline), baseline, *judging
             )
         with dsl.Else(name="cold-start"):
-            _evaluate_and_export(examples, _train(*training), baseline, *judging)
+            _evaluate_and_export(examples, _train(examples, training), baseline, *judging)

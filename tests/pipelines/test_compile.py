@@ -4,6 +4,7 @@ from pathlib import Path
 
 import yaml
 
+from components.cli import main
 from components.image import image
 from pipelines.cli import register  # noqa: F401  (the CLI module imports cleanly)
 from pipelines.compile import compile_pipeline
@@ -28,23 +29,43 @@ def test_compiles_identically_with_every_task_on_the_project_image(tmp_path):
     }
     trainers = [t for name, t in tasks.items() if name.startswith("trainer")]
     assert len(trainers) == 3 and all(t["retryPolicy"]["maxRetryCount"] == 2 for t in trainers)
-    assert tasks["prepare"]["cachingOptions"]["enableCache"] is True
-    assert all(
-        not t.get("cachingOptions", {}).get("enableCache")
-        for n, t in tasks.items()
-        if n.startswith(("trainer", "evaluator", "exporter"))
-    )
+    # Only prepare is cached (and only prepare may be: the trainer, evaluator, report and
+    # exporter must run every time); the condition DAGs and the importer are never cached.
+    cached = {n for n, t in tasks.items() if t.get("cachingOptions", {}).get("enableCache")}
+    assert cached == {"prepare"}
+    assert {n.split("-")[0] for n in tasks} >= {"trainer", "evaluator", "exporter", "report"}
     inputs = spec["root"]["inputDefinitions"]["parameters"]
     assert {
         "input_pattern",
+        "label",
+        "module_file",
         "train_steps",
         "thresholds",
         "baseline_model_uri",
+        "warm_start",
         "beam_options",
         "export_base",
         "replicas",
         "iterations_per_loop",
+        "use_tpu",
+        "tpu",
+        "num_shards",
     } <= set(inputs)
+    assert inputs["use_tpu"]["defaultValue"] is False
+    # The TPU parameters reach every trainer task.
+    for trainer in trainers:
+        for name in ("use_tpu", "tpu", "num_shards"):
+            assert trainer["inputs"]["parameters"][name]["componentInputParameter"].startswith(
+                f"pipelinechannel--{name}"
+            )
+
+
+def test_cli_compile_writes_what_compile_pipeline_writes(tmp_path, capsys):
+    out = tmp_path / "out" / "pipeline.yaml"
+    assert main(["pipeline", "compile", "-o", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    expected = compile_pipeline(str(tmp_path / "expected.yaml"))
+    assert out.read_text() == Path(expected).read_text()
 
 
 def test_image_override_reaches_the_compiled_pipeline(tmp_path, monkeypatch):
