@@ -6,6 +6,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from components.cli import main
 from pipelines import index, report
 from pipelines.recurring import parse_every
 
@@ -97,3 +98,27 @@ def test_every_intervals():
             assert "interval" in str(e)
         else:
             raise AssertionError(bad)
+
+
+def test_cli_runs_lists_the_runs_of_a_root(tmp_path, capsys):
+    blessed = fake_run(tmp_path, "20240101-000000-000001", True, 0.97)
+    blessed.export_path = str(tmp_path / "exports" / "1")
+    index.upsert(str(tmp_path), blessed)
+    index.upsert(str(tmp_path), fake_run(tmp_path, "20240102-000000-000002", False, 0.5))
+    assert main(["pipeline", "runs", "--root", str(tmp_path)]) == 0
+    header, first, second = capsys.readouterr().out.splitlines()
+    assert header.split() == ["run", "status", "accuracy", "loss", "blessed", "export"]
+    assert first.split() == [
+        "20240101-000000-000001",
+        "succeeded",
+        "0.9700",
+        "0.2000",
+        "yes",
+        blessed.export_path,
+    ]
+    assert second.split()[:5] == ["20240102-000000-000002", "succeeded", "0.5000", "0.2000", "no"]
+
+
+def test_cli_runs_on_a_root_without_runs_says_so(tmp_path, capsys):
+    assert main(["pipeline", "runs", "--root", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip() == f"no runs under {tmp_path}"
