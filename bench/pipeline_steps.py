@@ -2,6 +2,9 @@
 data, next to the same library calls made in one warm process: the difference is what
 orchestration costs (a fresh Python per task, imports, artifact bookkeeping).
 
+Also the wall time of `tpuest demo` as a user runs it (a fresh process, its default 600 steps),
+which must stay under DEMO_BUDGET_SECS on a 2-core machine.
+
 Run: python -m bench.pipeline_steps [--train-steps 600]
 """
 
@@ -12,10 +15,13 @@ import logging
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 
 STEPS = ("prepare", "trainer", "evaluator", "exporter", "report")
+DEMO_BUDGET_SECS = 180.0
 _EVENT = re.compile(r"(Executing task|Task) \W*'([\w-]+)'")
 
 
@@ -89,6 +95,18 @@ def in_process_seconds(root: str, train_steps: int) -> dict[str, float]:
     return seconds
 
 
+def demo_seconds(root: str) -> float:
+    """Wall time of `tpuest demo --root root` in a fresh interpreter, imports included."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "components.cli", "demo", "--root", root],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
 def measure(train_steps: int = 600) -> dict:
     root = tempfile.mkdtemp(prefix="bench_pipeline_")
     try:
@@ -96,9 +114,15 @@ def measure(train_steps: int = 600) -> dict:
         in_process_seconds(os.path.join(root, "warm-up"), train_steps)
         direct = in_process_seconds(os.path.join(root, "direct"), train_steps)
         steps, total = pipeline_step_seconds(os.path.join(root, "pipeline"), train_steps)
+        demo = demo_seconds(os.path.join(root, "demo"))
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    return {"pipeline_seconds": steps, "in_process_seconds": direct, "total_seconds": total}
+    return {
+        "pipeline_seconds": steps,
+        "in_process_seconds": direct,
+        "total_seconds": total,
+        "demo_seconds": demo,
+    }
 
 
 def main(argv=None) -> dict:
@@ -116,6 +140,10 @@ def main(argv=None) -> dict:
             f"{direct if direct is not None else float('nan'):>13.2f}"
         )
     print(f"whole local pipeline run: {result['total_seconds']:.1f} s")
+    print(
+        f"tpuest demo (fresh process, {os.cpu_count()} cores): {result['demo_seconds']:.1f} s "
+        f"(budget {DEMO_BUDGET_SECS:.0f} s)"
+    )
     return result
 
 
