@@ -1,6 +1,7 @@
 """`tpuest` entry point: the demo end to end, exit codes and help."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -15,9 +16,17 @@ def test_demo_runs_the_pipeline_to_a_blessed_export_that_serves(tmp_path, capsys
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     assert main(["demo", "--root", str(tmp_path / "demo"), "--train-steps", "300"]) == 0
     out = capsys.readouterr().out
-    assert "BLESSED" in out and "report: " in out
     [record] = json.loads((tmp_path / "demo" / "index.json").read_text())
     assert record["blessed"] is True and record["metrics"]["accuracy"] > 0.9
+    # The printed summary: metrics, the blessing and why, where the export and report went.
+    lines = {}
+    for line in out.splitlines():
+        key, _, value = line.partition(": ")
+        lines[key.strip()] = value.strip()  # the summary comes last: its lines win
+    assert f"accuracy={record['metrics']['accuracy']:.4f}" in lines["metrics"]
+    assert lines["BLESSED"] == record["blessing_reason"] and record["blessing_reason"]
+    assert lines["export"] == record["export_path"] and os.path.isdir(lines["export"])
+    assert os.path.isfile(lines["report"])
     loaded = tf.saved_model.load(record["export_path"])
     example = tf.train.Example(
         features=tf.train.Features(
