@@ -91,6 +91,7 @@ def _run(args) -> int:
         "module_file": args.module_file or "",
         "train_steps": args.train_steps,
         "train_batch_size": args.train_batch_size,
+        "eval_batch_size": args.eval_batch_size,
         "iterations_per_loop": args.iterations_per_loop,
         "replicas": args.replicas,
         "thresholds": args.threshold or ["accuracy>=0.9"],
@@ -183,6 +184,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--train-steps", type=positive_int, default=600)
     p.add_argument("--train-batch-size", type=positive_int, default=32)
+    p.add_argument("--eval-batch-size", type=positive_int, default=64)
     p.add_argument("--iterations-per-loop", type=positive_int, default=100)
     p.add_argument("--replicas", type=positive_int, default=1)
     p.add_argument(

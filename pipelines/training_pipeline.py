@@ -33,7 +33,15 @@ def code_version(root: str = _PROJECT_ROOT) -> str:
 
 
 def _evaluate_and_export(
-    examples, model, baseline, thresholds, compare_metric, tolerance, export_base, module_file
+    examples,
+    model,
+    baseline,
+    thresholds,
+    compare_metric,
+    tolerance,
+    export_base,
+    module_file,
+    eval_batch_size,
 ):
     optional = {"baseline_model": baseline} if baseline is not None else {}
     evaluation = evaluator(
@@ -44,6 +52,7 @@ def _evaluate_and_export(
         compare_metric=compare_metric,
         tolerance=tolerance,
         module_file=module_file,
+        batch_size=eval_batch_size,
     ).set_caching_options(False)
     report(
         model=model,
@@ -82,6 +91,7 @@ def training_pipeline(
     module_file: str = "",
     train_steps: int = 600,
     train_batch_size: int = 32,
+    eval_batch_size: int = 64,
     iterations_per_loop: int = 100,
     replicas: int = 1,
     seed: int = 0,
@@ -124,7 +134,7 @@ def training_pipeline(
         "tpu": tpu,
         "num_shards": num_shards,
     }
-    judging = (thresholds, compare_metric, tolerance, export_base, module_file)
+    judging = (thresholds, compare_metric, tolerance, export_base, module_file, eval_batch_size)
     with dsl.If(baseline_model_uri == "", name="first-model"):
         _evaluate_and_export(examples, _train(examples, training), None, *judging)
     with dsl.Else(name="against-baseline"):

@@ -24,6 +24,7 @@ def evaluator(
     tolerance: float = 0.0,
     slice_by: list = [],  # noqa: B006
     module_file: str = "",
+    batch_size: int = 64,
 ) -> bool:
     """Evaluates the model on the eval split; returns whether it is blessed.
 
@@ -48,6 +49,7 @@ def evaluator(
         compare_metric=compare_metric,
         tolerance=tolerance,
         slice_by=list(slice_by),
+        batch_size=batch_size,
     )
     blessing_lib.copy(evaluation.path, blessing.path)
     blessing.metadata.update({"blessed": result.blessed, "reason": result.reason})

@@ -128,6 +128,7 @@ CASES = [
     ("pipeline run", "--module-file", ["--module-file", "{missing}.py"]),
     ("pipeline run", "--train-steps", ["--train-steps", "0"]),
     ("pipeline run", "--train-batch-size", ["--train-batch-size", "-1"]),
+    ("pipeline run", "--eval-batch-size", ["--eval-batch-size", "0"]),
     ("pipeline run", "--iterations-per-loop", ["--iterations-per-loop", "0"]),
     ("pipeline run", "--replicas", ["--replicas", "0"]),
     ("pipeline run", "--threshold", ["--threshold", "accuracy"]),

@@ -50,6 +50,7 @@ def test_compiles_identically_with_every_task_on_the_project_image(tmp_path):
         "use_tpu",
         "tpu",
         "num_shards",
+        "eval_batch_size",
     } <= set(inputs)
     assert inputs["use_tpu"]["defaultValue"] is False
     # The TPU parameters reach every trainer task.
@@ -58,6 +59,12 @@ def test_compiles_identically_with_every_task_on_the_project_image(tmp_path):
             assert trainer["inputs"]["parameters"][name]["componentInputParameter"].startswith(
                 f"pipelinechannel--{name}"
             )
+    evaluators = [t for name, t in tasks.items() if name.startswith("evaluator")]
+    assert len(evaluators) == 3
+    for task in evaluators:
+        assert task["inputs"]["parameters"]["batch_size"]["componentInputParameter"].startswith(
+            "pipelinechannel--eval_batch_size"
+        )
 
 
 def test_cli_compile_writes_what_compile_pipeline_writes(tmp_path, capsys):
