@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import urllib.parse
 
 from components.cli import (
@@ -109,7 +110,13 @@ def _run(args) -> int:
         return 0
     from pipelines.local import run_local, summary
 
-    print(summary(run_local(**run_kwargs)), flush=True)
+    # A plain SIGTERM (`kill`) ends a one-off run as Ctrl-C does: recorded "interrupted", the
+    # root's lock released, exit 130. (A scheduled run's SIGTERM is the schedule's business.)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        print(summary(run_local(**run_kwargs)), flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

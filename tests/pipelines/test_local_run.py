@@ -314,3 +314,15 @@ def test_a_second_ctrl_c_aborts_the_scheduled_pipeline_run_and_records_it(tmp_pa
     assert proc.returncode == 130, err
     assert index_statuses(root) == ["interrupted"]
     assert not (root / LOCK_FILE).exists() and not os.listdir(root / "tmp")
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_one_off_run_records_it_interrupted_and_frees_the_root(tmp_path):
+    root = tmp_path / "root"
+    proc = tpuest_run(root)
+    wait_for(lambda: glob.glob(str(root / "pipeline_root" / "*" / "trainer")), timeout=120)
+    os.kill(proc.pid, signal.SIGTERM)  # the process alone, as `kill PID` does
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert index_statuses(root) == ["interrupted"]
+    assert not (root / LOCK_FILE).exists() and not os.listdir(root / "tmp")
