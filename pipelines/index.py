@@ -27,6 +27,7 @@ class RunRecord:
     evaluation_dir: str | None = None
     export_path: str | None = None
     report: str | None = None
+    log: str | None = None  # everything kfp.local and the tasks printed
     error: str | None = None
 
 

@@ -13,6 +13,7 @@ import shutil
 from estimator_core.model_dir_lock import ModelDirLock
 from pipelines import index as index_lib
 from pipelines import report as report_lib
+from pipelines import task_log
 
 log = logging.getLogger("tpuest.pipeline")
 
@@ -142,6 +143,8 @@ def run_local(
         previous_tmp = os.environ.get("TMPDIR")
         before = set(glob.glob(os.path.join(pipeline_root, "*")))
         record = index_lib.RunRecord(run_id=run_id, started=_now(), parameters=parameters)
+        record.log = os.path.join(root, "logs", f"{run_id}.log")
+        os.makedirs(os.path.dirname(record.log), exist_ok=True)
         index_lib.upsert(root, record)
         try:  # from here on, the record ends with a final status whatever happens
             if baseline:
@@ -154,10 +157,12 @@ def run_local(
                 workspace_root=os.path.join(tmp, "workspace"),  # else a mkdtemp in the old TMPDIR
                 enable_caching=True,  # only prepare enables it (see training_pipeline)
             )
-            training_pipeline(
-                **parameters,
-                prepare_cache_key=f"{input_fingerprint(input_pattern)}-{code_version()}",
-            )
+            log.info("run %s: task output goes to %s", run_id, record.log)
+            with task_log.captured(record.log):
+                training_pipeline(
+                    **parameters,
+                    prepare_cache_key=f"{input_fingerprint(input_pattern)}-{code_version()}",
+                )
             outputs = _outputs(_newest_run_dir(pipeline_root, before), export_base)
             _fill(record, outputs)
             record.status = "succeeded"
@@ -166,6 +171,13 @@ def run_local(
             raise
         except BaseException as e:
             record.status, record.error = "failed", f"{type(e).__name__}: {e}"
+            if os.path.exists(record.log):
+                log.error(
+                    "run %s failed; the end of %s:\n%s",
+                    run_id,
+                    record.log,
+                    task_log.tail(record.log),
+                )
             raise
         finally:
             record.finished = _now()
@@ -217,4 +229,6 @@ def summary(record: index_lib.RunRecord) -> str:
     lines.append(f"  export: {record.export_path or 'none (not pushed)'}")
     if record.report:
         lines.append(f"  report: {record.report}")
+    if record.log:
+        lines.append(f"  log: {record.log}")
     return "\n".join(lines)

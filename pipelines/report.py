@@ -19,7 +19,8 @@ def loss_curve(model_dir: str) -> list[tuple[int, float]]:
 
     points = {}
     for path in sorted(glob.glob(os.path.join(model_dir, "events.out.tfevents.*"))):
-        for event in tf.compat.v1.train.summary_iterator(path):
+        for raw in tf.data.TFRecordDataset(path).as_numpy_iterator():
+            event = tf.compat.v1.Event.FromString(raw)
             for value in event.summary.value:
                 if value.tag == "loss":
                     points[event.step] = value.simple_value

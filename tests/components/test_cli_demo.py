@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import tensorflow as tf
@@ -15,7 +16,8 @@ from components.cli import main
 def test_demo_runs_the_pipeline_to_a_blessed_export_that_serves(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     assert main(["demo", "--root", str(tmp_path / "demo"), "--train-steps", "300"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     [record] = json.loads((tmp_path / "demo" / "index.json").read_text())
     assert record["blessed"] is True and record["metrics"]["accuracy"] > 0.9
     # The printed summary: metrics, the blessing and why, where the export and report went.
@@ -27,6 +29,10 @@ def test_demo_runs_the_pipeline_to_a_blessed_export_that_serves(tmp_path, capsys
     assert lines["BLESSED"] == record["blessing_reason"] and record["blessing_reason"]
     assert lines["export"] == record["export_path"] and os.path.isdir(lines["export"])
     assert os.path.isfile(lines["report"])
+    # kfp.local's task chatter is in the run's log; the terminal shows one line per task.
+    assert lines["log"] == record["log"] and "executor_input" in Path(record["log"]).read_text()
+    assert "executor_input" not in out + captured.err
+    assert "  trainer: SUCCESS (" in captured.err
     loaded = tf.saved_model.load(record["export_path"])
     example = tf.train.Example(
         features=tf.train.Features(
