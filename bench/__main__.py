@@ -12,6 +12,8 @@ import datetime
 import os
 import platform
 
+from bench.scratch import cleaned_up
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -179,6 +181,7 @@ def _median_run(measure, repeats: int) -> dict:
     return runs[len(runs) // 2]
 
 
+@cleaned_up
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")

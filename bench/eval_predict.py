@@ -13,6 +13,7 @@ import time
 import tensorflow as tf
 
 from bench import train_throughput as tt
+from bench.scratch import cleaned_up
 
 v1 = tf.compat.v1
 
@@ -94,6 +95,7 @@ def measure(x, y, repeats: int) -> dict:
     }
 
 
+@cleaned_up
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=16384)

@@ -11,6 +11,7 @@ import gc
 import tempfile
 
 from bench import train_throughput as tt
+from bench.scratch import cleaned_up
 
 
 def rss_mb() -> float:
@@ -51,6 +52,7 @@ def measure(calls: int, steps: int, reuse: bool) -> list[float]:
     return samples
 
 
+@cleaned_up
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20)

@@ -16,6 +16,7 @@ import tempfile
 import tensorflow as tf
 
 from bench import train_throughput as tt
+from bench.scratch import cleaned_up
 
 BATCH = 32  # the local pipeline's default train batch
 
@@ -73,6 +74,7 @@ def measure(steps: int, iterations: list[int], repeats: int) -> dict:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@cleaned_up
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3000)

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from bench.scratch import cleaned_up
+
 STEPS = ("prepare", "trainer", "evaluator", "exporter", "report")
 DEMO_BUDGET_SECS = 180.0
 _EVENT = re.compile(r"(Executing task|Task) \W*'([\w-]+)'")
@@ -125,6 +127,7 @@ def measure(train_steps: int = 600) -> dict:
     }
 
 
+@cleaned_up
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-steps", type=int, default=600)

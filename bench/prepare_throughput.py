@@ -14,6 +14,8 @@ import shutil
 import tempfile
 import time
 
+from bench.scratch import cleaned_up
+
 COLUMNS = ("id", "age", "income", "score", "city", "segment", "clicks", "label")
 
 
@@ -132,6 +134,7 @@ def measure(rows: int = 200_000, workers: int = 2, mode: str | None = None) -> d
     }
 
 
+@cleaned_up
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.prepare_throughput", description=__doc__)
     parser.add_argument("--rows", type=int, default=200_000)

@@ -12,6 +12,8 @@ import argparse
 import os
 import statistics
 
+from bench.scratch import cleaned_up
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
@@ -39,6 +41,7 @@ def engine_steps_per_sec(x, y, steps: int, replicas: int | None) -> float:
     return tt.engine(x, y, steps, 100, train_distribute=strategy)
 
 
+@cleaned_up
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)

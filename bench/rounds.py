@@ -15,6 +15,7 @@ import time
 import tensorflow as tf
 
 from bench import train_throughput as tt
+from bench.scratch import cleaned_up
 
 v1 = tf.compat.v1
 
@@ -61,6 +62,7 @@ def engine_rounds(rounds: int = 10, reuse: bool = True) -> float:
     return time.perf_counter() - start
 
 
+@cleaned_up
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(

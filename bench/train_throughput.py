@@ -17,6 +17,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from bench.scratch import cleaned_up
+
 v1 = tf.compat.v1
 BATCH = 128
 
@@ -189,6 +191,7 @@ def keras_fit(x, y, steps: int, k: int) -> float:
 PEERS = {"raw v1 loop": raw_loop, "tf.function": tf_function_loop, "keras fit": keras_fit}
 
 
+@cleaned_up
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
