@@ -1,7 +1,11 @@
-"""Test session setup: four logical CPU devices, so replication runs on this 2-core machine."""
+"""Test session setup: four logical CPU devices, so replication runs on this 2-core machine,
+and temporary files kept under pytest's base directory."""
 
 import contextlib
 import os
+import tempfile
+
+import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -12,3 +16,19 @@ with contextlib.suppress(RuntimeError):
     tf.config.set_logical_device_configuration(
         tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 4
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _temporary_files_under_pytests_base(tmp_path_factory):
+    """Temporary directories made by the code under test (estimators without a model_dir,
+    kfp.local workspaces, Beam temp dirs, subprocesses) go under pytest's own base, which
+    pytest prunes, instead of piling up in the system temp directory."""
+    scratch = str(tmp_path_factory.mktemp("system-tmp"))
+    saved_env, saved_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = tempfile.tempdir = scratch
+    yield
+    tempfile.tempdir = saved_tempdir
+    if saved_env is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved_env
