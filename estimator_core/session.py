@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
@@ -19,11 +19,20 @@ class HookedSession:
     so hooks see one call per loop. Users' own SessionRunHooks work unchanged.
     """
 
-    def __init__(self, session: v1.Session, hooks: Sequence[v1.train.SessionRunHook]):
+    def __init__(
+        self,
+        session: v1.Session,
+        hooks: Sequence[v1.train.SessionRunHook],
+        substitute: Callable[[object], object] | None = None,
+    ):
+        """`substitute` maps each fetched leaf a hook asks for to what is fetched instead
+        (training: reads of the global step become the loop's post-loop step)."""
         self.session = session
         self.hooks = list(hooks)
         self.should_stop = False
         self._callables: dict = {}
+        self._substitute = substitute
+        self._substituted: dict = {}
         for hook in self.hooks:
             hook.after_create_session(session, None)
 
@@ -42,7 +51,7 @@ class HookedSession:
             if args is None:
                 hook_fetches.append(None)
                 continue
-            hook_fetches.append(args.fetches)
+            hook_fetches.append(self._hook_fetches(args.fetches))
             for key, value in (args.feed_dict or {}).items():
                 if key in feeds:
                     raise RuntimeError(f"a hook feeds {key}, which is already fed")
@@ -66,6 +75,19 @@ class HookedSession:
         if context.stop_requested:
             self.should_stop = True
         return results
+
+    def _hook_fetches(self, fetches):
+        """A hook's fetches with `substitute` applied, mapped once per fetch object (hooks
+        hand the same object every run, and this runs on the host loop's critical path)."""
+        if self._substitute is None or fetches is None:
+            return fetches
+        cached = self._substituted.get(id(fetches))
+        if cached is not None and cached[0] is fetches:
+            return cached[1]
+        mapped = tf.nest.map_structure(self._substitute, fetches)
+        if len(self._substituted) < 64:
+            self._substituted[id(fetches)] = (fetches, mapped)  # holds fetches: id stays valid
+        return mapped
 
     def _run_callable(self, fetch_all, feeds: dict):
         """session.run through a cached Session.make_callable for these fetches.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -157,8 +158,13 @@ def _check_no_tables_in_loop(graph: tf.Graph) -> None:
         )
 
 
+# Where tf.compat.v1.train caches its global step read (StopAtStepHook, StepCounterHook,
+# CheckpointSaverHook and SummarySaverHook fetch it); a TensorFlow-internal collection name.
+_GLOBAL_STEP_READ_COLLECTION = "global_step_read_op_cache"
+
+
 def _reads_global_step(value, tg: TrainGraph) -> bool:
-    """True for the global step variable, or a tensor that just reads it."""
+    """True for the global step variable, a tensor that just reads it, or TF's cached read."""
     if isinstance(value, str):  # a tensor name; a bare op name means its output 0
         try:
             value = tg.graph.as_graph_element(value if ":" in value else value + ":0")
@@ -171,28 +177,40 @@ def _reads_global_step(value, tg: TrainGraph) -> bool:
         return value.name == global_step.name
     if not isinstance(value, tf.Tensor) or value.graph is not tg.graph:
         return False
+    if any(value is read for read in tg.graph.get_collection(_GLOBAL_STEP_READ_COLLECTION)):
+        return True
     # The variable's own tensor, or a ReadVariableOp on its handle.
     if value.op.name == global_step.op.name:
         return True
     return value.op.type == "ReadVariableOp" and value.op.inputs[0].op.name == global_step.op.name
 
 
+def global_step_after_loop(tg: TrainGraph) -> Callable[[object], object]:
+    """For HookedSession: a hook's read of the global step becomes the loop's output step.
+
+    A plain read fetched beside the loop may run before the loop's updates and show the
+    previous loop's step: StopAtStepHook would then stop a loop late, StepCounterHook would
+    lag. The loop's own output is read after its last step.
+    """
+    after = tg.loop.outputs["global_step"]
+
+    def substitute(value):
+        return after if _reads_global_step(value, tg) else value
+
+    return substitute
+
+
 def point_at_loop_outputs(hook, tg: TrainGraph) -> None:
-    """Lets a LoggingTensorHook on the loss or the global step work across host loops.
+    """Lets a LoggingTensorHook on the loss work across host loops.
 
     Tensors built inside the in-graph loop cannot be fetched from outside it; the loss can,
-    as the loop's output (the last step's loss). The global step can be fetched from outside,
-    but a plain read may run before the loop's updates and show the previous loop's value:
-    it is fetched as the loop's output too (read after the loop). Any other in-loop tensor is
-    a clear error.
+    as the loop's output (the last step's loss). Any other in-loop tensor is a clear error.
+    (The global step is handled for every hook by `global_step_after_loop`.)
     """
     tensors = getattr(hook, "_tensors", None)
     if not isinstance(hook, v1.train.LoggingTensorHook) or not isinstance(tensors, dict):
         return
     for tag, tensor in list(tensors.items()):
-        if _reads_global_step(tensor, tg):
-            tensors[tag] = tg.loop.outputs["global_step"]
-            continue
         if not isinstance(tensor, tf.Tensor) or tensor.graph is tg.graph:
             continue
         if any(tensor is spec.loss for spec in tg.specs):

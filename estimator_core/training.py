@@ -16,7 +16,12 @@ from estimator_core.mode_keys import ModeKeys
 from estimator_core.model_dir_lock import ModelDirLock
 from estimator_core.preemption import PreemptionWatcher
 from estimator_core.session import HookedSession, restore_into, start_session
-from estimator_core.train_graph import TrainGraph, build_train_graph, point_at_loop_outputs
+from estimator_core.train_graph import (
+    TrainGraph,
+    build_train_graph,
+    global_step_after_loop,
+    point_at_loop_outputs,
+)
 
 log = logging.getLogger("estimator_core")
 v1 = tf.compat.v1
@@ -195,7 +200,7 @@ def _train(
             start = int(session.run(tg.global_step))
             target = _target_step(start, steps, max_steps)
             report.total_steps = target
-            hooked = HookedSession(session, live.hooks)
+            hooked = HookedSession(session, live.hooks, global_step_after_loop(tg))
             per_run_limit = None if all(s.is_dataset for s in tg.sources) else 1
             if per_run_limit == 1:
                 log.info("input_fn returned tensors, not a Dataset: running one step per loop")

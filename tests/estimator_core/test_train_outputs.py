@@ -102,3 +102,29 @@ def test_warm_start_from_a_checkpoint_prefix_and_a_variable_regex(tmp_path):
     partial.train(train_input_fn(), steps=1)
     np.testing.assert_allclose(partial.get_variable_value("w"), source.get_variable_value("w"))
     np.testing.assert_array_equal(partial.get_variable_value("b"), np.zeros(3))
+
+
+class GlobalStepSeen(v1.train.SessionRunHook):
+    """A user's hook reading the global step the usual way."""
+
+    def __init__(self):
+        self.seen = []
+
+    def before_run(self, run_context):
+        return v1.train.SessionRunArgs(v1.train.get_global_step())
+
+    def after_run(self, run_context, run_values):
+        self.seen.append(int(run_values.results))
+
+
+def test_hooks_reading_the_global_step_see_it_after_each_loop(tmp_path):
+    seen = GlobalStepSeen()
+    estimator(tmp_path, iterations=5).train(train_input_fn(), steps=20, hooks=[seen])
+    assert seen.seen == [5, 10, 15, 20]
+
+
+def test_stop_at_step_hook_stops_at_its_step_not_a_loop_later(tmp_path):
+    est = estimator(tmp_path, iterations=5)
+    est.train(train_input_fn(), hooks=[v1.train.StopAtStepHook(last_step=10)])
+    assert est.get_variable_value("global_step") == 10
+    assert steps_of(tmp_path)[-1] == 10
