@@ -1,5 +1,6 @@
-"""Migration aid: `from estimator_core.compat import tpu` stands in for `tf.compat.v1.estimator.tpu`."""
+"""Migration aids: `compat.tpu` stands in for `tf.compat.v1.estimator.tpu`, `compat.layers` for
+the `tf.contrib.layers` functions TPU-era checkpoints depend on."""
 
-from estimator_core.compat import tpu
+from estimator_core.compat import layers, tpu
 
-__all__ = ["tpu"]
+__all__ = ["layers", "tpu"]
