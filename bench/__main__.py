@@ -1,4 +1,4 @@
-"""`python -m bench` / `tpuest bench`: run the benchmarks, print tables, optionally write RESULTS.md.
+"""`python -m bench`: run the benchmarks, print tables, optionally write RESULTS.md.
 
 python -m bench                      # all benchmarks, default sizes
 python -m bench --quick              # small sizes (minutes, noisier)

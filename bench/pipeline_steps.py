@@ -101,7 +101,7 @@ def demo_seconds(root: str) -> float:
     """Wall time of `tpuest demo --root root` in a fresh interpreter, imports included."""
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "components.cli", "demo", "--root", root],
+        [sys.executable, "-m", "pipelines.tpuest", "demo", "--root", root],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -157,6 +157,19 @@ def module_path(module: str) -> str:
     return spec.origin
 
 
+def module_source(text: str) -> str:
+    """argparse type: a .py file that exists or an importable module name."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    try:
+        module_path(text)
+    except OSError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    except (ImportError, ValueError) as e:  # a missing parent package, or a name like "a..b"
+        raise argparse.ArgumentTypeError(f"module {text!r} cannot be found: {e}") from None
+    return text
+
+
 def _main(args: argparse.Namespace) -> int:
     path = module_path(args.module)
     with open(path, encoding="utf-8") as f:
@@ -174,8 +187,6 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  tpuest check-model my_model.py\n  tpuest check-model mypkg.model --strict",
     )
-    from components.cli import module_source
-
     parser.add_argument(
         "module", type=module_source, help="a .py file or an importable module name"
     )

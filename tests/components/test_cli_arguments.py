@@ -16,7 +16,7 @@ import components.trainer
 import pipelines.compile
 import pipelines.local
 import pipelines.schedule
-from components.cli import build_parser, main
+from pipelines.tpuest import build_parser, main
 from components.datasets import penguins_csv
 
 # Arguments that take no value, so there is no bad value to give; "--help" is on every parser.
@@ -30,8 +30,6 @@ EXEMPT = {
     ("pipeline run", "--local"): "a flag without a value",
     ("pipeline run", "--warm-start"): "a flag without a value",
     ("pipeline schedule", "--catchup"): "a flag without a value",
-    ("bench", "--quick"): "a flag without a value",
-    ("bench", "--write-results"): "a flag without a value",
     ("check-model", "--strict"): "a flag without a value",
 }
 
@@ -49,7 +47,6 @@ BASE = {
     "pipeline runs": ["pipeline", "runs", "--root", "{dir}"],
     "pipeline schedule": ["pipeline", "schedule", "--host", "http://127.0.0.1:9",
                           "--experiment", "e", "--cron", "0 0 */6 * * *"],
-    "bench": ["bench"],
     "check-model": ["check-model"],
 }  # fmt: skip
 # What makes BASE a complete command line where a required positional is missing from it.

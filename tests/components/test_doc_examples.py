@@ -9,7 +9,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from components import artifacts
-from components.cli import main
+from pipelines.tpuest import main
 
 ROOT = Path(__file__).resolve().parents[2]
 PENGUINS = "components/datasets/penguins.csv"  # the path the examples use, from the repo root

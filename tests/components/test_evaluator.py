@@ -6,7 +6,7 @@ import os
 import pytest
 
 from components import artifacts, evaluator, trainer
-from components.cli import main
+from pipelines.tpuest import main
 from components.evaluator import analysis
 from components.evaluator.blessing import Threshold, decide, lower_is_better
 from tests.components import penguins_fixtures

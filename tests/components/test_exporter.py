@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from components import artifacts, evaluator, exporter, trainer
-from components.cli import main
+from pipelines.tpuest import main
 from components.image import image
 from components.trainer import model_dir as model_dir_lib
 from tests.components import penguins_fixtures
@@ -196,7 +196,7 @@ def test_export_cli_prints_each_tensorflow_warning_once(
     tmp_path, penguins_model, penguins_evaluation
 ):
     # A fresh process: TensorFlow's logger gets its own handler there, as in the container.
-    argv = [sys.executable, "-m", "components.cli", "export", "--model-dir",
+    argv = [sys.executable, "-m", "pipelines.tpuest", "export", "--model-dir",
             penguins_model.model_dir, "--evaluation", penguins_evaluation.output_dir,
             "--export-base", str(tmp_path / "serving")]  # fmt: skip
     proc = subprocess.run(argv, capture_output=True, text=True)

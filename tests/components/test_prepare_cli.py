@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from components.cli import main
+from pipelines.tpuest import main
 from components.datasets import penguins_csv
 
 
@@ -38,7 +38,7 @@ def test_bad_values_exit_2_without_traceback(tmp_path, extra):
         [
             sys.executable,
             "-m",
-            "components.cli",
+            "pipelines.tpuest",
             "prepare",
             penguins_csv(),
             "--output",

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from components import artifacts, trainer
-from components.cli import main
+from pipelines.tpuest import main
 from components.module_file import ModuleFileError
 from tests.components import penguins_fixtures
 from tests.components.penguins_fixtures import TRAIN_STEPS
@@ -211,7 +211,7 @@ def test_help_has_an_example(command, capsys):
 
 def test_replicas_from_the_cli_in_a_fresh_process(tmp_path, penguins_examples):
     # A fresh process has one CPU device: the trainer splits it into logical devices itself.
-    argv = [sys.executable, "-m", "components.cli", "train", "--examples", penguins_examples,
+    argv = [sys.executable, "-m", "pipelines.tpuest", "train", "--examples", penguins_examples,
             "--model-dir", str(tmp_path / "m"), "--train-steps", "4", "--replicas", "2",
             "--train-batch-size", "8"]  # fmt: skip
     proc = subprocess.run(argv, capture_output=True, text=True)

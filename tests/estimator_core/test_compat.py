@@ -3,7 +3,7 @@ import textwrap
 
 import pytest
 
-from components.cli import main
+from pipelines.tpuest import main
 from estimator_core import TPUEstimator as CoreEstimator
 from estimator_core.check_model import check_source
 from estimator_core.compat import tpu

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from components.cli import main
+from pipelines.tpuest import main
 from components.image import image
 from pipelines.cli import register  # noqa: F401  (the CLI module imports cleanly)
 from pipelines.compile import compile_pipeline

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.cli import build_parser
+from pipelines.tpuest import build_parser
 from components.datasets import penguins_csv
 from components.image import DEFAULT_IMAGE
 from pipelines.training_pipeline import training_pipeline

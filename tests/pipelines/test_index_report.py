@@ -6,7 +6,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from components.cli import main
+from pipelines.tpuest import main
 from pipelines import index, report
 from pipelines.recurring import parse_every
 

@@ -262,7 +262,7 @@ def test_local_schedule_never_overlaps_and_stops_cleanly_on_sigterm(tmp_path):
 def tpuest_run(root, *schedule) -> subprocess.Popen:
     argv = ["pipeline", "run", "--local", "--input", penguins_csv(), "--root", str(root)]
     return start_scheduler(
-        "import sys; from components.cli import main; sys.exit(main(sys.argv[1:]))",
+        "import sys; from pipelines.tpuest import main; sys.exit(main(sys.argv[1:]))",
         *argv,
         "--train-steps",
         "30",

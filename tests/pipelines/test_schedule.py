@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
-from components.cli import main
+from pipelines.tpuest import main
 from pipelines.compile import compile_pipeline
 from pipelines.training_pipeline import PIPELINE_NAME
 

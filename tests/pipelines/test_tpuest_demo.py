@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from components.cli import main
+from pipelines.tpuest import main
 
 
 @pytest.mark.slow
@@ -59,7 +59,7 @@ def test_demo_runs_the_pipeline_to_a_blessed_export_that_serves(tmp_path, capsys
 )
 def test_bad_arguments_exit_2_without_traceback(argv):
     proc = subprocess.run(
-        [sys.executable, "-m", "components.cli", *argv], capture_output=True, text=True
+        [sys.executable, "-m", "pipelines.tpuest", *argv], capture_output=True, text=True
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "error" in proc.stderr

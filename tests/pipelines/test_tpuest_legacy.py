@@ -8,7 +8,7 @@ import pytest
 
 PROGRAM = """
 import sys
-from components.cli import main
+from pipelines.tpuest import main
 main([*sys.argv[2:], "check-model", sys.argv[1]])
 import tensorflow as tf
 with tf.Graph().as_default():

@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from components import quiet
+from pipelines import quiet
 
 CHATTER = re.compile(r"^[IWEF]\d{4} |absl::InitializeLog", re.M)
 
@@ -29,7 +29,7 @@ def test_tensorflow_start_up_lines_are_dropped_and_others_kept():
 def test_the_cli_prints_no_tensorflow_chatter_by_default(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     done = subprocess.run(
-        [sys.executable, "-m", "components.cli", "train", "--help"],
+        [sys.executable, "-m", "pipelines.tpuest", "train", "--help"],
         capture_output=True,
         text=True,
         env=env,
