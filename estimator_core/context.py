@@ -14,8 +14,9 @@ from estimator_core.config import RunConfig, WarmStartSettings
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.user_fns import call_input_fn, call_model_fn
 
-# Keys the engine puts into params itself; users may not set them.
-RESERVED_PARAMS = ("batch_size", "context", "use_tpu")
+# Keys the engine puts into params itself; users may not set them (as in the original,
+# `use_tpu` is not reserved: a user's value is overwritten with where the call runs).
+RESERVED_PARAMS = ("batch_size", "context")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,30 +82,55 @@ class EngineContext:
             return self.per_replica_batch_size(mode)
         return size // self.config.num_worker_replicas if mode == ModeKeys.TRAIN else size
 
-    def params_for(self, mode: str, for_input: bool = False) -> dict[str, Any]:
-        """A copy of params with `batch_size` set for model_fn (per replica) or input_fn."""
+    def params_for(
+        self, mode: str, for_input: bool = False, invocation: int = 0, exporting: bool = False
+    ) -> dict[str, Any]:
+        """A copy of params for model_fn or input_fn (`invocation`: which input_fn call).
+
+        `batch_size` is the per-replica batch for model_fn and what input_fn is asked for;
+        `use_tpu` says whether this call runs on TPU cores (never for an export, which runs on
+        the host); `context` (a TPUContext) is set for input_fn, and for model_fn on TPU, as
+        the original did.
+        """
         params = dict(self.params)
         size = self.input_batch_size(mode) if for_input else self.per_replica_batch_size(mode)
         if size is not None:
             params["batch_size"] = size
-        params["use_tpu"] = self.use_tpu
-        if for_input:
-            # Which input pipeline this is, so each worker can read its own part of the data.
-            workers = self.config.num_worker_replicas if mode == ModeKeys.TRAIN else 1
-            params["context"] = tf.distribute.InputContext(
-                num_input_pipelines=workers,
-                input_pipeline_id=self.config.task_id if workers > 1 else 0,
-                num_replicas_in_sync=self.num_replicas(mode),
-            )
+        on_tpu = self.on_tpu(mode) and not exporting
+        params["use_tpu"] = on_tpu
+        if for_input or on_tpu:
+            params["context"] = self.user_context(mode, size, for_input, invocation)
         return params
 
-    def call_input_fn(self, input_fn: Callable, mode: str):
-        return call_input_fn(input_fn, self.params_for(mode, for_input=True), self.config, mode)
+    def user_context(self, mode: str, batch_size, for_input: bool, invocation: int = 0):
+        """The TPUContext handed to user code: which input pipeline this is, so each worker
+        (or shard) can read its own part of the data."""
+        from estimator_core.tpu_context import TPUContext
 
-    def call_model_fn(self, features, labels, mode: str):
-        return call_model_fn(
-            self.model_fn, features, labels, mode, self.params_for(mode), self.config
+        workers = self.config.num_worker_replicas if mode == ModeKeys.TRAIN else 1
+        host = self.config.task_id if workers > 1 else 0
+        per_shard = mode == ModeKeys.TRAIN and not self.per_host_input
+        replicas = self.num_replicas(mode)
+        return TPUContext(
+            mode=mode,
+            use_tpu=self.on_tpu(mode),
+            num_replicas=replicas,
+            num_hosts=workers,
+            host_id=host,
+            global_batch_size=self.batch_size(mode),
+            batch_size=batch_size,
+            invocation_index=host * (replicas // workers) + invocation if per_shard else host,
+            num_invocations=replicas if per_shard else workers,
+            call_from_input_fn=for_input,
         )
+
+    def call_input_fn(self, input_fn: Callable, mode: str, invocation: int = 0):
+        params = self.params_for(mode, for_input=True, invocation=invocation)
+        return call_input_fn(input_fn, params, self.config, mode)
+
+    def call_model_fn(self, features, labels, mode: str, exporting: bool = False):
+        params = self.params_for(mode, exporting=exporting)
+        return call_model_fn(self.model_fn, features, labels, mode, params, self.config)
 
 
 def new_graph(seed: int | None) -> tf.Graph:

@@ -213,7 +213,7 @@ def export_saved_model(
             raise ValueError(
                 f"serving_input_receiver_fn must return a ServingInputReceiver, got {type(receiver).__name__}"
             )
-        spec = ctx.call_model_fn(receiver.model_features, None, ModeKeys.PREDICT)
+        spec = ctx.call_model_fn(receiver.model_features, None, ModeKeys.PREDICT, exporting=True)
         spec = validate_spec(spec, ModeKeys.PREDICT, exporting=True)
         export_outputs = spec.export_outputs or default_export_outputs(spec.predictions)
         defs = signature_defs(export_outputs, receiver)

@@ -73,8 +73,8 @@ def build_train_graph(
         with replication.scope():
             global_step = v1.train.get_or_create_global_step()
         sources = [
-            make_input_source(ctx.call_input_fn(input_fn, TRAIN), TRAIN)
-            for _ in range(1 if ctx.per_host_input else replication.num_local)
+            make_input_source(ctx.call_input_fn(input_fn, TRAIN, invocation=i), TRAIN)
+            for i in range(1 if ctx.per_host_input else replication.num_local)
         ]
         calls = iter(range(10**9))
 

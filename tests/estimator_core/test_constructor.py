@@ -42,7 +42,7 @@ def test_model_dir_conflict_and_temp_dir(tmp_path, caplog):
     assert same.model_dir == str(tmp_path / "a")
 
 
-@pytest.mark.parametrize("key", ["batch_size", "context", "use_tpu"])
+@pytest.mark.parametrize("key", ["batch_size", "context"])
 def test_reserved_params_are_rejected_by_name(tmp_path, key):
     with pytest.raises(ValueError, match=key):
         estimator(tmp_path, params={key: 1})
