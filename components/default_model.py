@@ -14,11 +14,11 @@ Eval metrics: accuracy, precision/<class> and recall/<class>, and auc for two cl
 
 from __future__ import annotations
 
-import json
 import re
 
 import tensorflow as tf
 
+from components import files
 from components.schema import Schema
 from estimator_core import ModeKeys, TPUEstimatorSpec
 from estimator_core.export import ClassificationOutput, PredictOutput
@@ -32,11 +32,6 @@ params = {
     "one_hot_max_vocab": 16,
     "embedding_dim": 8,
 }
-
-
-def _read_json(path: str) -> dict:
-    with tf.io.gfile.GFile(path) as f:
-        return json.loads(f.read())
 
 
 def _hidden_units(value) -> list[int]:
@@ -161,7 +156,7 @@ def model_fn(features, labels, mode, params):
         if key not in params:
             raise ValueError(f"the default model needs params[{key!r}] (set by the trainer)")
     schema = Schema.load(params["schema_path"])
-    stats = _read_json(params["stats_path"])
+    stats = files.read_json(params["stats_path"])
     if schema.label is None:
         raise ValueError(f"{params['schema_path']}: the schema names no label column")
     class_names = label_vocabulary(schema, stats, params)

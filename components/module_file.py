@@ -30,7 +30,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from estimator_core.user_fns import fn_args, validate_model_fn
+from estimator_core.user_fns import call_with_named_args, fn_args, validate_model_fn
 
 DEFAULT_MODULE = "components.default_model"
 SERVING_ARGS = ("schema", "params")
@@ -57,13 +57,11 @@ class UserModule:
     def call_serving_input_receiver_fn(self, schema, params: dict):
         """The module's receiver fn called with the arguments it names."""
         available = {"schema": schema, "params": params}
-        return self.serving_input_receiver_fn(
-            **{n: available[n] for n in fn_args(self.serving_input_receiver_fn)}
-        )
+        return call_with_named_args(self.serving_input_receiver_fn, available)
 
     def call_make_input_fn(self, **available):
         """The module's make_input_fn called with the arguments it names (from INPUT_FN_ARGS)."""
-        return self.make_input_fn(**{n: available[n] for n in fn_args(self.make_input_fn)})
+        return call_with_named_args(self.make_input_fn, available)
 
 
 def _is_path(source: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 MODEL_FN_ARGS = ("features", "labels", "mode", "params", "config")
@@ -25,6 +25,12 @@ def fn_args(fn: Callable) -> tuple[str, ...]:
         for p in sig.parameters.values()
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY, p.POSITIONAL_ONLY)
     )
+
+
+def call_with_named_args(fn: Callable, available: Mapping[str, Any]) -> Any:
+    """Calls `fn` with the entries of `available` that its signature names (KeyError: a name
+    `available` lacks; callers check the names first)."""
+    return fn(**{name: available[name] for name in fn_args(fn)})
 
 
 def validate_model_fn(model_fn: Callable) -> tuple[str, ...]:
@@ -54,7 +60,7 @@ def call_model_fn(model_fn: Callable, features, labels, mode: str, params: dict,
     args = fn_args(model_fn)
     if labels is not None and "labels" not in args:
         raise ValueError("input_fn returned labels but model_fn has no `labels` argument")
-    return model_fn(**{name: available[name] for name in args})
+    return call_with_named_args(model_fn, available)
 
 
 def call_input_fn(input_fn: Callable, params: dict, config, mode: str) -> Any:
@@ -68,4 +74,4 @@ def call_input_fn(input_fn: Callable, params: dict, config, mode: str) -> Any:
         raise ValueError(
             f"input_fn has unexpected arguments {unknown}; it may take params, config and mode"
         )
-    return input_fn(**{name: available[name] for name in args})
+    return call_with_named_args(input_fn, available)

@@ -7,19 +7,15 @@ import tempfile
 
 from kfp import compiler
 
+from components import files
 from pipelines.training_pipeline import training_pipeline
 
 
 def compile_pipeline(output_path: str) -> str:
     """Writes the pipeline's IR YAML to `output_path` (atomically) and returns the path."""
-    directory = os.path.dirname(os.path.abspath(output_path))
-    os.makedirs(directory, exist_ok=True)
-    fd, temp = tempfile.mkstemp(suffix=".yaml", dir=directory)
-    os.close(fd)
-    try:
-        compiler.Compiler().compile(training_pipeline, temp)
-        os.replace(temp, output_path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
+    os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        compiled = os.path.join(scratch, "pipeline.yaml")
+        compiler.Compiler().compile(training_pipeline, compiled)
+        files.write_atomic(output_path, files.read_text(compiled))
     return output_path

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import tempfile
+
+from components import files
 
 INDEX_FILE = "index.json"
 
@@ -33,21 +33,17 @@ class RunRecord:
 
 def load(root: str) -> list[RunRecord]:
     path = os.path.join(root, INDEX_FILE)
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        try:
-            return [RunRecord(**r) for r in json.load(f)]
-        except (json.JSONDecodeError, TypeError) as e:
-            raise ValueError(f"{path} is not a run index: {e}") from e
+    try:
+        return [RunRecord(**r) for r in files.read_json(path, default=[])]
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path} is not a run index: {e}") from e
 
 
 def save(root: str, records: list[RunRecord]) -> None:
     """Writes the whole index to a temporary file and renames it over the old one."""
-    fd, temp = tempfile.mkstemp(prefix=".index-", dir=root)
-    with os.fdopen(fd, "w") as f:
-        json.dump([dataclasses.asdict(r) for r in records], f, indent=2)
-    os.replace(temp, os.path.join(root, INDEX_FILE))
+    files.write_json_atomic(
+        os.path.join(root, INDEX_FILE), [dataclasses.asdict(r) for r in records]
+    )
 
 
 def upsert(root: str, record: RunRecord) -> None:

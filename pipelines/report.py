@@ -7,9 +7,9 @@ import base64
 import glob
 import html
 import io
-import json
 import os
 
+from components import artifacts, files
 from pipelines.index import RunRecord
 
 
@@ -75,13 +75,6 @@ def _confusion_png(confusion: dict) -> str | None:
     return encoded
 
 
-def _read_json(path: str) -> dict:
-    if path and os.path.exists(path):
-        with open(path) as f:
-            return json.load(f)
-    return {}
-
-
 def _table(rows, header) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join(
@@ -97,9 +90,9 @@ def _fmt(value) -> str:
 def render(record: RunRecord, history: list[RunRecord]) -> str:
     """The report as one HTML string (images inline, no external files)."""
     evaluation = record.evaluation_dir or ""
-    metrics_file = _read_json(os.path.join(evaluation, "metrics.json"))
-    blessing = _read_json(os.path.join(evaluation, "blessing.json"))
-    confusion = _read_json(os.path.join(evaluation, "confusion_matrix.json"))
+    metrics_file = files.read_json(os.path.join(evaluation, artifacts.METRICS_FILE), default={})
+    blessing = files.read_json(os.path.join(evaluation, artifacts.BLESSING_FILE), default={})
+    confusion = files.read_json(os.path.join(evaluation, artifacts.CONFUSION_FILE), default={})
     metrics = metrics_file.get("metrics", record.metrics)
     baseline = metrics_file.get("baseline_metrics") or {}
     thresholds = {
@@ -159,8 +152,5 @@ def render(record: RunRecord, history: list[RunRecord]) -> str:
 
 def write(path: str, record: RunRecord, history: list[RunRecord]) -> str:
     """Writes the report (temporary name, then rename) and returns its path."""
-    temp = path + ".tmp"
-    with open(temp, "w", encoding="utf-8") as f:
-        f.write(render(record, history))
-    os.replace(temp, path)
+    files.write_atomic(path, render(record, history))
     return path

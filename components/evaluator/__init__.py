@@ -19,12 +19,11 @@ from typing import Any
 
 import tensorflow as tf
 
-from components import artifacts
+from components import artifacts, checks, files, trained_model
 from components.default_model import label_vocabulary
 from components.evaluator import analysis, blessing
 from components.evaluator.blessing import Blessing, Threshold
-from components.trainer import model_dir as model_dir_lib
-from components.trainer.model_dir import TrainedModel, write_json_atomic
+from components.trained_model import TrainedModel
 
 __all__ = ["Blessing", "EvaluatorResult", "Threshold", "UnknownFeatureError", "run"]
 
@@ -120,10 +119,9 @@ def run(
     parsed = [t if isinstance(t, Threshold) else Threshold.parse(t) for t in thresholds]
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    checks.positive_int("batch_size", batch_size)
     started = time.monotonic()
-    model = model_dir_lib.load(model_dir, module_file_path)
+    model = trained_model.load(model_dir, module_file_path)
     unknown = [f for f in slice_by if f not in model.schema.names or f == model.schema.label]
     if unknown:
         features = [c.name for c in model.schema.features]
@@ -131,7 +129,7 @@ def run(
     baseline = None
     if baseline_model_dir:
         try:
-            baseline = model_dir_lib.load(baseline_model_dir)
+            baseline = trained_model.load(baseline_model_dir)
         except FileNotFoundError as e:
             raise FileNotFoundError(f"baseline: {e} (pass no baseline on a first run)") from e
     tensorboard = f"{output_dir}/{TENSORBOARD_DIR}"
@@ -161,7 +159,7 @@ def run(
     global_step = int(metrics.get("global_step", 0))
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     tf.io.gfile.makedirs(output_dir)
-    write_json_atomic(
+    files.write_json_atomic(
         f"{output_dir}/{artifacts.METRICS_FILE}",
         {
             "metrics": metrics,
@@ -169,17 +167,17 @@ def run(
             "global_step": global_step,
             "example_count": data.count,
             "checkpoint": checkpoint,
-            "model_dir": model_dir_lib.abspath(model_dir),
-            "examples_dir": model_dir_lib.abspath(examples_dir),
+            "model_dir": files.abspath(model_dir),
+            "examples_dir": files.abspath(examples_dir),
             "split": split,
             "baseline_metrics": baseline_metrics,
             "evaluated_at": now,
         },
     )
     if confusion is not None:
-        write_json_atomic(f"{output_dir}/{artifacts.CONFUSION_FILE}", confusion)
+        files.write_json_atomic(f"{output_dir}/{artifacts.CONFUSION_FILE}", confusion)
     if slice_by:
-        write_json_atomic(f"{output_dir}/{artifacts.SLICES_FILE}", slices)
+        files.write_json_atomic(f"{output_dir}/{artifacts.SLICES_FILE}", slices)
     blessing.write(
         output_dir,
         decision,
@@ -216,7 +214,7 @@ def _class_names(model: TrainedModel) -> list[str] | None:
     column = model.schema.column(model.schema.label)
     if column.type == "float":
         return None  # a regression label: no classes
-    stats = model_dir_lib.read_json(model.params["stats_path"])
+    stats = files.read_json(model.params["stats_path"])
     return label_vocabulary(model.schema, stats, model.params)
 
 

@@ -11,8 +11,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from components import artifacts
-from components.trainer.model_dir import write_atomic, write_json_atomic
+from components import artifacts, files
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 _THRESHOLD = re.compile(r"^\s*([A-Za-z0-9_./\-]+?)\s*(>=|<=|>|<)\s*([-+0-9.eE]+|nan|inf)\s*$")
@@ -148,11 +147,11 @@ def write(output_dir: str, blessing: Blessing, extra: Mapping[str, Any] | None =
     stale = f"{output_dir}/{other}"
     if tf.io.gfile.exists(stale):
         tf.io.gfile.remove(stale)
-    write_json_atomic(
+    files.write_json_atomic(
         f"{output_dir}/{artifacts.BLESSING_FILE}", {**blessing.to_dict(), **(extra or {})}
     )
     path = f"{output_dir}/{marker}"
-    write_atomic(path, blessing.reason + "\n")
+    files.write_atomic(path, blessing.reason + "\n")
     return path
 
 
@@ -178,9 +177,7 @@ def read(directory: str) -> tuple[bool, str]:
     reason = ""
     record = f"{directory}/{artifacts.BLESSING_FILE}"
     if tf.io.gfile.exists(record):
-        from components.trainer.model_dir import read_json
-
-        data = read_json(record)
+        data = files.read_json(record)
         if bool(data.get("blessed")) != blessed:
             raise ValueError(
                 f"{record} says blessed={data.get('blessed')} but the marker disagrees"
@@ -196,4 +193,4 @@ def copy(source_dir: str, target_dir: str) -> None:
     tf.io.gfile.makedirs(target_dir)
     for name in (artifacts.BLESSING_FILE, marker):
         with tf.io.gfile.GFile(f"{source_dir}/{name}") as f:
-            write_atomic(f"{target_dir}/{name}", f.read())
+            files.write_atomic(f"{target_dir}/{name}", f.read())

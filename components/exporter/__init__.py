@@ -18,10 +18,9 @@ from typing import Any
 
 import tensorflow as tf
 
-from components import artifacts
+from components import artifacts, files, trained_model
 from components.evaluator import blessing as blessing_lib
 from components.exporter.serving import default_serving_input_receiver_fn
-from components.trainer import model_dir as model_dir_lib
 
 __all__ = ["ExporterResult", "default_serving_input_receiver_fn", "run", "write_record"]
 
@@ -53,7 +52,7 @@ def _checkpoint_to_export(model_dir: str, evaluation_dir: str | None, given: str
     if evaluation_dir:
         record = f"{evaluation_dir}/{artifacts.BLESSING_FILE}"
         if tf.io.gfile.exists(record):
-            evaluated = model_dir_lib.read_json(record).get("checkpoint")
+            evaluated = files.read_json(record).get("checkpoint")
             if evaluated:
                 # By name inside model_dir: the recorded absolute path may be another machine's.
                 local = f"{model_dir}/{os.path.basename(evaluated)}"
@@ -72,7 +71,7 @@ def _checkpoint_to_export(model_dir: str, evaluation_dir: str | None, given: str
 def _evaluation_metrics(evaluation_dir: str | None) -> dict[str, Any] | None:
     path = f"{evaluation_dir}/{artifacts.METRICS_FILE}" if evaluation_dir else None
     if path and tf.io.gfile.exists(path):
-        return model_dir_lib.read_json(path).get("metrics")
+        return files.read_json(path).get("metrics")
     return None
 
 
@@ -126,7 +125,7 @@ def run(
         log.info("not pushing %s: %s", model_dir, result.reason)
         return result
 
-    model = model_dir_lib.load(model_dir, module_file_path)
+    model = trained_model.load(model_dir, module_file_path)
     checkpoint = _checkpoint_to_export(model_dir, evaluation_dir, checkpoint)
     from estimator_core.checkpoints import global_step_of
 
@@ -147,7 +146,7 @@ def run(
             "forced": force and not blessed,
             "reason": reason,
             "pushed_at": now,
-            "model_dir": model_dir_lib.abspath(model_dir),
+            "model_dir": files.abspath(model_dir),
         }
         push_file = os.path.join(scratch, artifacts.PUSH_FILE)
         with open(push_file, "w") as f:
@@ -181,4 +180,4 @@ def run(
 def write_record(export_base: str, result: ExporterResult) -> None:
     """Writes the decision to export_base/push.json (atomically)."""
     tf.io.gfile.makedirs(export_base)
-    model_dir_lib.write_json_atomic(f"{export_base}/{artifacts.PUSH_FILE}", result.to_dict())
+    files.write_json_atomic(f"{export_base}/{artifacts.PUSH_FILE}", result.to_dict())

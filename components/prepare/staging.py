@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 from apache_beam.io.filesystems import FileSystems
+
+from components.files import temp_sibling
 
 
 def _is_local(path: str) -> bool:
@@ -30,7 +31,7 @@ def staging_dir(output_dir: str, *, overwrite: bool) -> str:
             f"output directory {output_dir} exists and is not empty; "
             "choose another or pass overwrite=True (--overwrite)"
         )
-    tmp = f"{output_dir}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = temp_sibling(output_dir)
     FileSystems.mkdirs(tmp)
     return tmp
 

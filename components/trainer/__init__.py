@@ -18,9 +18,9 @@ from typing import Any
 
 import tensorflow as tf
 
-from components import artifacts, module_file
+from components import artifacts, checks, files, module_file, trained_model
+from components.files import abspath
 from components.trainer import model_dir as model_dir_lib
-from components.trainer.model_dir import abspath
 from components.trainer.strategies import STRATEGIES, make_strategy
 from estimator_core import RunConfig, TPUConfig, TPUEstimator
 
@@ -55,13 +55,6 @@ class TrainerResult:
         return dataclasses.asdict(self)
 
 
-def _positive(name: str, value, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
 def run(
     examples_dir: str,
     model_dir: str,
@@ -79,6 +72,7 @@ def run(
     params: Mapping[str, Any] | None = None,
     seed: int | None = None,
     save_checkpoints_steps: int | None = None,
+    data_dir: str | None = None,
 ) -> TrainerResult:
     """Trains up to global step `train_steps`; a model_dir with checkpoints is resumed.
 
@@ -97,6 +91,8 @@ def run(
         params: hyperparameter overrides on top of the module's `params`.
         seed: the graph-level random seed.
         save_checkpoints_steps: checkpoint cadence (default: every 600 s and at the end).
+        data_dir: where schema.json and stats.json are, when not in examples_dir (a TFX
+            ExampleGen output: see components.tfx_data).
 
     Returns:
         A TrainerResult, also written to model_dir/trainer.json.
@@ -105,21 +101,21 @@ def run(
         ValueError: a bad argument (naming it); module_file.ModuleFileError for user code.
         RuntimeError: training ended without a checkpoint.
     """
-    _positive("train_steps", train_steps)
-    _positive("train_batch_size", train_batch_size)
-    _positive("replicas", replicas)
-    _positive("num_shards", num_shards, allow_none=True)
-    _positive("save_checkpoints_steps", save_checkpoints_steps, allow_none=True)
+    checks.positive_int("train_steps", train_steps)
+    checks.positive_int("train_batch_size", train_batch_size)
+    checks.positive_int("replicas", replicas)
+    checks.positive_int("num_shards", num_shards, optional=True)
+    checks.positive_int("save_checkpoints_steps", save_checkpoints_steps, optional=True)
     if use_tpu and (replicas > 1 or strategy):
         raise ValueError("use_tpu trains on TPU shards (num_shards); drop replicas/strategy")
     if not use_tpu and (tpu or num_shards):
         raise ValueError("tpu and num_shards need use_tpu")
-    overrides = model_dir_lib.check_params(params or {})
+    overrides = trained_model.check_params(params or {})
     module = module_file.load(module_file_path)  # fail on user code before touching model_dir
     train_distribute = None if use_tpu else make_strategy(strategy, replicas)
 
     started = time.monotonic()
-    model_dir_lib.copy_data_files(examples_dir, model_dir)
+    model_dir_lib.copy_data_files(data_dir or examples_dir, model_dir)
     schema_path = f"{model_dir}/{artifacts.SCHEMA_FILE}"
     from components.schema import Schema
 
@@ -141,12 +137,12 @@ def run(
     estimator = TPUEstimator(
         model_fn=module.model_fn,
         config=config,
-        params=model_dir_lib.resolve_params(module, overrides, model_dir),
+        params=trained_model.resolve_params(module, overrides, model_dir),
         use_tpu=use_tpu,
         train_batch_size=train_batch_size,
         warm_start_from=warm_start_from,
     )
-    input_fn = model_dir_lib.make_input_fn(
+    input_fn = trained_model.make_input_fn(
         module, examples_dir, artifacts.TRAIN_SPLIT, schema, seed=seed
     )
     log.info(
@@ -214,7 +210,7 @@ def run(
         finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         preempted=bool(outcome.get("preempted")),
     )
-    model_dir_lib.write_json_atomic(
+    files.write_json_atomic(
         f"{model_dir}/{artifacts.TRAINER_RESULT_FILE}",
         {**result.to_dict(), "train_steps": train_steps, "train_batch_size": train_batch_size},
     )
@@ -243,7 +239,7 @@ def _dims(shape: str) -> str:
 
 def _previous(model_dir: str) -> dict:
     path = f"{model_dir}/{artifacts.TRAINER_RESULT_FILE}"
-    return model_dir_lib.read_json(path) if tf.io.gfile.exists(path) else {}
+    return files.read_json(path, default={})
 
 
 def _where(use_tpu: bool, strategy, strategy_name: str | None) -> str:

@@ -105,7 +105,7 @@ def main(args: argparse.Namespace) -> int:
     if args.use_tpu and (args.replicas > 1 or args.strategy):
         raise UsageError("train: --use-tpu shards with --num-shards; drop --replicas/--strategy")
     from components import trainer
-    from components.trainer.model_dir import check_params
+    from components.trained_model import check_params
 
     try:
         check_params(params)

@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import artifacts, evaluator, exporter, trainer
-from pipelines.tpuest import main
+from components import artifacts, evaluator, exporter, trained_model, trainer
 from components.image import image
-from components.trainer import model_dir as model_dir_lib
+from pipelines.tpuest import main
 from tests.components import penguins_fixtures
 from tests.components.penguins_fixtures import raw_penguin_rows
 
@@ -39,7 +38,7 @@ def pushed(tmp_path_factory, penguins_model, penguins_evaluation):
 
 
 def predicted_classes(model_dir, features, work_dir):
-    model = model_dir_lib.load(model_dir)
+    model = trained_model.load(model_dir)
     est = model.estimator(work_dir=str(work_dir))
 
     def input_fn(params):
