@@ -21,9 +21,10 @@ SUBCOMMANDS = {
     "export": "components.exporter.cli",
     "pipeline": "pipelines.cli",
     "check-model": "estimator_core.check_model",
+    "migrate": "estimator_core.migrate.cli",
 }
-# Subcommands that never import TensorFlow (Beam-only prepare; check-model reads source text).
-WITHOUT_TENSORFLOW = {"prepare", "check-model"}
+# Subcommands that never import TensorFlow (Beam-only prepare).
+WITHOUT_TENSORFLOW = {"prepare"}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

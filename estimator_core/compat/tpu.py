@@ -102,3 +102,16 @@ def TPUConfig(*args, **kwargs) -> _config.TPUConfig:  # noqa: N802 - the legacy 
 
 
 __all__ = ["InputPipelineConfig", "RunConfig", "TPUConfig", "TPUEstimator", "TPUEstimatorSpec"]
+
+
+def __getattr__(name: str):
+    # The rest of tf.contrib.tpu lives on as tf.compat.v1.tpu (CrossShardOptimizer,
+    # bfloat16_scope, cross_replica_sum, rewrite, shard, ...).
+    import tensorflow as tf
+
+    try:
+        return getattr(tf.compat.v1.tpu, name)
+    except AttributeError:
+        raise AttributeError(
+            f"estimator_core.compat.tpu has no {name!r} (neither has tf.compat.v1.tpu)"
+        ) from None

@@ -30,7 +30,8 @@ EXEMPT = {
     ("pipeline run", "--local"): "a flag without a value",
     ("pipeline run", "--warm-start"): "a flag without a value",
     ("pipeline schedule", "--catchup"): "a flag without a value",
-    ("check-model", "--strict"): "a flag without a value",
+    ("migrate", "--in-place"): "a flag without a value",
+    ("migrate", "--diff"): "a flag without a value",
 }
 
 # Valid arguments each case starts from; "{name}" are paths made by the `paths` fixture.
@@ -48,9 +49,15 @@ BASE = {
     "pipeline schedule": ["pipeline", "schedule", "--host", "http://127.0.0.1:9",
                           "--experiment", "e", "--cron", "0 0 */6 * * *"],
     "check-model": ["check-model"],
+    "migrate": ["migrate"],
 }  # fmt: skip
 # What makes BASE a complete command line where a required positional is missing from it.
-COMPLETE = {"": ["pipeline", "compile"], "pipeline": ["compile"], "check-model": ["json"]}
+COMPLETE = {
+    "": ["pipeline", "compile"],
+    "pipeline": ["compile"],
+    "check-model": ["json"],
+    "migrate": ["{dir}"],
+}
 
 # (command, argument, what is appended to BASE[command]): the last value of an option wins.
 CASES = [
@@ -147,6 +154,10 @@ CASES = [
     ("pipeline schedule", "--max-concurrency", ["--max-concurrency", "0"]),
     ("check-model", "module", ["{missing}.py"]),
     ("check-model", "module", ["no_such_package.model"]),
+    ("migrate", "paths", ["{missing}"]),
+    ("migrate", "paths", ["{file}"]),
+    ("migrate", "--out", ["{dir}", "--out", "{file}"]),
+    ("migrate", "--out", ["{dir}", "--out", ""]),
 ]
 
 
