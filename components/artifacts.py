@@ -6,6 +6,9 @@ EVAL_SPLIT = "eval"
 TFRECORD_SUFFIX = ".tfrecord.gz"
 SCHEMA_FILE = "schema.json"
 STATS_FILE = "stats.json"
+# TFX's names (tensorflow_metadata Schema in text format; DatasetFeatureStatisticsList per split).
+SCHEMA_PBTXT_FILE = "schema.pbtxt"
+FEATURE_STATS_FILE = "FeatureStats.pb"
 DEAD_LETTER_DIR = "dead_letter"
 
 METRICS_FILE = "metrics.json"

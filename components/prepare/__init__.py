@@ -8,6 +8,10 @@ Example:
 
 from __future__ import annotations
 
+# First: Beam's import-time chatter is hidden only if this imports it before anything else.
+from components.prepare import beam_import  # noqa: F401
+
+# isort: split
 import dataclasses
 import functools
 import json
@@ -21,11 +25,13 @@ from apache_beam.io.filesystems import FileSystems
 
 from components import artifacts
 from components.prepare import inputs as inputs_lib
-from components.prepare.infer import Ranks
+from components.prepare.infer import Tallies
 from components.prepare.inputs import MAX_LINE_BYTES, MalformedInputError
+from components.prepare.rows import NUMERIC_PERCENT
 from components.prepare.runner import make_pipeline, pipeline_options
 from components.prepare.splits import DEFAULT_SPLITS, parse_splits, validate_splits
 from components.prepare.staging import commit, staging_dir
+from components.prepare.tfx_metadata import feature_statistics, schema_text
 from components.prepare.transforms import PrepareExamples
 from components.schema import Schema
 
@@ -50,10 +56,57 @@ class PrepareResult:
     stats_path: str
     dead_letter_dir: str
     split_dirs: dict[str, str]
+    dead_letter_reasons: dict[str, int] = dataclasses.field(default_factory=dict)
+    mixed_columns: dict[str, dict] = dataclasses.field(default_factory=dict)
+    input_files: int = 0
+    seconds: float = 0.0
 
     @property
     def bad_fraction(self) -> float:
         return self.dead_letter / self.input_rows if self.input_rows else 0.0
+
+    def summary(self) -> str:
+        """What a person reads at the end of a run: rows, examples, why rows were rejected,
+        mixed columns and where the outputs are."""
+        counts = ", ".join(f"{name}={n}" for name, n in self.counts.items())
+        lines = [
+            f"Examples at {self.output_dir}: {counts} ({self.input_rows} rows read from "
+            f"{self.input_files} file(s) in {self.seconds:.1f}s)",
+            f"  dead letters: {self.dead_letter}"
+            + (f" in {self.dead_letter_dir}/" if self.dead_letter else ""),
+        ]
+        width = len(str(max(self.dead_letter_reasons.values(), default=0)))
+        lines += [f"    {n:>{width}}  {kind}" for kind, n in self.dead_letter_reasons.items()]
+        if self.mixed_columns:
+            lines.append("  mixed columns:")
+            lines += [f"    {mixed_message(name, m)}" for name, m in self.mixed_columns.items()]
+        out = self.output_dir
+        lines.append(f"  schema: {self.schema_path} (TFX: {out}/{artifacts.SCHEMA_PBTXT_FILE})")
+        lines.append(
+            f"  statistics: {self.stats_path} (TFX: "
+            f"{artifacts.split_dir(out, '<split>')}/{artifacts.FEATURE_STATS_FILE})"
+        )
+        return "\n".join(lines)
+
+
+def mixed_message(name: str, mixed: dict) -> str:
+    """One line on a column holding numbers and other values (infer.Tallies.mixed())."""
+    values, numbers = mixed["values"], mixed["numbers"]
+    share = f"{numbers} of {values} values are numbers ({100 * numbers / values:.1f}%"
+    if mixed["leading_zero"]:
+        return (
+            f"{name!r} kept as string: {mixed['leading_zero']} number(s) written with a "
+            f"leading zero (e.g. {mixed['example_leading_zero']!r}) make it a column of codes"
+        )
+    if mixed["type"] == "string":
+        return (
+            f"{name!r} kept as string: {share}, below the {NUMERIC_PERCENT}% rule; e.g. "
+            f"{mixed['example_not_a_number']!r} is not)"
+        )
+    return (
+        f"{name!r} inferred {mixed['type']}: {share}); the {values - numbers} other row(s) are "
+        f"dead letters (e.g. {mixed['example_not_a_number']!r})"
+    )
 
 
 def run(
@@ -75,14 +128,18 @@ def run(
     """Turns raw table files into `output_dir` with the TFX-compatible examples layout.
 
     Writes OUT/Split-<name>/*.tfrecord.gz, OUT/schema.json, OUT/stats.json and
-    OUT/dead_letter/*.jsonl into a sibling OUT.tmp-* directory, then renames it to OUT.
+    OUT/dead_letter/*.jsonl, and TFX's OUT/schema.pbtxt and OUT/Split-<name>/FeatureStats.pb,
+    into a sibling OUT.tmp-* directory, then renames it to OUT.
 
     Args:
         inputs: paths or glob patterns (any Beam filesystem) of CSV (with header) or JSON
             Lines files; the format comes from the extension unless `input_format` is given.
         output_dir: where the examples go; must be absent or empty unless `overwrite`.
         label: the label column (rows missing it are rejected); None for unlabeled data.
-        schema: a schema.json path or Schema; None infers int/float/string from every row.
+        schema: a schema.json path or Schema; None infers int/float/string from every row:
+            a column is numeric when >= rows.NUMERIC_PERCENT% of its non-empty values are
+            numbers (the rest become dead letters), unless a number has a leading zero
+            (codes such as "007" stay strings); see components.prepare.infer.
         split_key: column whose value decides the split (rows sharing it stay together);
             None hashes the whole raw row.
         splits: {"train": 0.8, "eval": 0.2} (the default) or "train=0.7,eval=0.2,test=0.1".
@@ -128,28 +185,35 @@ def run(
     given = Schema.load(schema) if isinstance(schema, str) else schema
     given = _check_columns(files, given, label, split_key)
     label = given.label if given is not None else label
-    sample_ranks = _sample_ranks(heads) if given is None else None
+    inferred = given is None
     order = files[0].header
-    used = given or sample_ranks.schema(order, label, provisional=True)
+    used = given or _sample_tallies(heads).schema(order, label, provisional=True)
 
     started = time.monotonic()
     tmp = staging_dir(output_dir, overwrite=overwrite)
     log.info("prepare: %d file(s) -> %s (staging in %s)", len(files), output_dir, tmp)
     run_pipeline = functools.partial(
         _run_pipeline, files, tmp, options, splits, split_key=split_key, order=order,
-        max_line_bytes=max_line_bytes,
+        max_line_bytes=max_line_bytes, inferred=inferred,
     )  # fmt: skip
     try:
-        run_pipeline(used, sample_ranks)
+        run_pipeline(used)
         final = _read_json(f"{tmp}/{artifacts.SCHEMA_FILE}")
         if final != used.to_dict():
-            # The head of the files missed a wider value: encode everything again with the
+            # The head of the files was not like the rest: encode everything again with the
             # schema over every row (a rare second pass; the result is as if inferred at once).
-            log.info("prepare: types widened after the sample (%s); preparing again", final)
+            log.info("prepare: types differ from the sample's (%s); preparing again", final)
             FileSystems.delete([tmp])
             FileSystems.mkdirs(tmp)
-            run_pipeline(Schema.from_dict(final), None)
+            run_pipeline(Schema.from_dict(final))
+            settled = _read_json(f"{tmp}/{artifacts.SCHEMA_FILE}")
+            if settled != final:  # the tallies do not depend on the schema: a bug
+                raise RuntimeError(f"prepare: inference did not settle: {final} -> {settled}")
         stats = _read_json(f"{tmp}/{artifacts.STATS_FILE}")
+        with FileSystems.create(
+            f"{tmp}/{artifacts.SCHEMA_PBTXT_FILE}", mime_type="text/plain"
+        ) as f:
+            f.write(schema_text(_read_json(f"{tmp}/{artifacts.SCHEMA_FILE}"), stats).encode())
     except BaseException:
         FileSystems.delete([tmp])
         raise
@@ -163,7 +227,12 @@ def run(
         stats_path=f"{output_dir}/{artifacts.STATS_FILE}",
         dead_letter_dir=f"{output_dir}/{artifacts.DEAD_LETTER_DIR}",
         split_dirs={name: artifacts.split_dir(output_dir, name) for name in splits},
+        dead_letter_reasons=stats["dead_letter_reasons"],
+        mixed_columns=stats["mixed_columns"],
+        input_files=len(files),
     )
+    for name, mixed in result.mixed_columns.items():
+        log.warning("prepare: column %s", mixed_message(name, mixed))
     if result.bad_fraction > max_bad_fraction:
         raise BadDataError(
             f"{result.dead_letter} of {result.input_rows} rows rejected (fraction "
@@ -171,10 +240,11 @@ def run(
             f"in {tmp}/{artifacts.DEAD_LETTER_DIR} (nothing was written to {output_dir})"
         )
     commit(tmp, output_dir)
+    result = dataclasses.replace(result, seconds=time.monotonic() - started)
     log.info(
         "prepare: %d rows in %.1fs: %s, %d dead letter(s); examples at %s",
         result.input_rows,
-        time.monotonic() - started,
+        result.seconds,
         ", ".join(f"{k}={v}" for k, v in result.counts.items()),
         result.dead_letter,
         output_dir,
@@ -205,20 +275,20 @@ def _check_columns(files, schema: Schema | None, label, split_key) -> Schema | N
     return schema
 
 
-def _sample_ranks(heads) -> Ranks:
-    """Column ranks over the sampled head rows of every file (each file's columns included)."""
-    ranks = Ranks()
+def _sample_tallies(heads) -> Tallies:
+    """Column tallies over the sampled head rows of every file (each file's columns included)."""
+    tallies = Tallies()
     for source, records in heads:
         texts = [text for _, text in records]
         if source.format == "csv":
-            ranks.add_csv(source.header, texts)
+            tallies.add_csv(source.header, texts)
         else:
-            ranks.add_json_texts(source.header, texts)
-    return ranks
+            tallies.add_json_texts(source.header, texts)
+    return tallies
 
 
 def _run_pipeline(
-    files, tmp, options, splits, schema, sample_ranks, *, split_key, order, max_line_bytes
+    files, tmp, options, splits, schema, *, split_key, order, max_line_bytes, inferred
 ) -> None:
     # Chunks with dead letters write them here; the directory exists even when none do.
     FileSystems.mkdirs(f"{tmp}/{artifacts.DEAD_LETTER_DIR}")
@@ -231,7 +301,8 @@ def _run_pipeline(
             output_dir=tmp,
             splits=splits,
             schema=schema,
-            sample_ranks=sample_ranks,
+            verify=inferred,
+            inferred=inferred,
             column_order=order,
             split_key=split_key,
             max_line_bytes=max_line_bytes,
@@ -240,6 +311,7 @@ def _run_pipeline(
     for key, file_name in (("schema", artifacts.SCHEMA_FILE), ("stats", artifacts.STATS_FILE)):
         # One document each: a plain write (a rerun rewrites it) costs fewer steps than a sink.
         _ = prepared[key] | f"Write{key.title()}" >> beam.Map(_write_json, f"{tmp}/{file_name}")
+    _ = prepared["split_stats"] | "WriteFeatureStats" >> beam.Map(_write_feature_stats, tmp)
     try:
         pipeline.run().wait_until_finish()
     except Exception as e:
@@ -249,6 +321,13 @@ def _run_pipeline(
             message = found.group(1).split(" [while running")[0].strip().strip("'\"")
             raise MalformedInputError(message) from e
         raise
+
+
+def _write_feature_stats(by_split: dict, output_dir: str) -> None:
+    for split, stats in by_split.items():
+        path = f"{artifacts.split_dir(output_dir, split)}/{artifacts.FEATURE_STATS_FILE}"
+        with FileSystems.create(path, mime_type="application/octet-stream") as f:
+            f.write(feature_statistics(split, stats).SerializeToString(deterministic=True))
 
 
 def _write_json(document: dict, path: str) -> None:

@@ -3,22 +3,26 @@
 CSV is converted a column at a time (one list comprehension per column); a row found bad is
 parsed again alone by `rows.RowParser`, whose message is the dead-letter reason, so batch and
 row rules cannot drift apart. JSON Lines go row by row through the same `rows` functions.
+
+When an inferred schema is being verified, every well-formed row is also tallied
+(`infer.Tallies`), exactly as inference over all rows would count it, mostly at C speed:
+a column that converted as a whole is counted from its values, not value by value.
 """
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import itertools
 import math
 
 from components.prepare import rows as rows_lib
-from components.prepare.infer import Ranks
+from components.prepare.infer import Tallies
 from components.prepare.reading import Records
 from components.schema import Schema
 
 _MISSING = rows_lib.MISSING_TEXT
-RANKS = rows_lib.RANK
 
 
 @dataclasses.dataclass
@@ -28,6 +32,7 @@ class ParsedBatch:
     columns: list[list]
     keys: list[str]
     dead_letters: list[dict]
+    reasons: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
 
 def _int_column(texts):
@@ -98,22 +103,54 @@ def _split_rows(header, texts):
     return bad_rows, dict(zip(header, columns))
 
 
+def _tally_numbers(tally, column: list[str], values: list, type_: str) -> None:
+    """Counts a numeric column whose every present text converted (`values`)."""
+    present = len(values) - values.count(None)
+    if not present:
+        return
+    joined = ",".join(column)
+    floats = 0
+    if type_ == "float" and ("." in joined or "e" in joined or "E" in joined):
+        # Converted texts with '.' or an exponent are the non-integers (int() takes the rest;
+        # a converted text holds at most one '.').
+        if "e" in joined or "E" in joined:
+            floats = sum(1 for t in column if "." in t or "e" in t or "E" in t)
+        else:
+            floats = joined.count(".")
+    tally.present += present
+    tally.ints += present - floats
+    tally.floats += floats
+    if rows_lib.PADDED_IN_CSV.search(joined):
+        padded = sorted(t for t in column if t not in _MISSING and rows_lib.is_padded(t))
+        if padded:
+            tally.padded += len(padded)
+            tally.example_padded = min(filter(None, (tally.example_padded, padded[0])))
+
+
 class BatchParser:
     """Parses record batches of one schema.
 
-    With `ranks` (an inferred schema being verified), every well-formed row also widens
-    `ranks`, exactly as inference over all rows would.
+    With `tallies` (an inferred schema being verified), every well-formed row is also
+    counted into `tallies`. With `inferred`, bad values' reasons name the inference rule.
     """
 
-    def __init__(self, schema: Schema, *, split_key: str | None = None, ranks: Ranks | None = None):
+    def __init__(
+        self,
+        schema: Schema,
+        *,
+        split_key: str | None = None,
+        tallies: Tallies | None = None,
+        inferred: bool = False,
+    ):
         self._schema = schema
-        self._row_parser = rows_lib.RowParser(schema)
+        self._row_parser = rows_lib.RowParser(schema, inferred=inferred)
+        self._inferred = inferred
         self._names = schema.names
         self._types = [c.type for c in schema.columns]
         self._label = schema.names.index(schema.label) if schema.label is not None else None
         self._key = schema.names.index(split_key) if split_key in schema.names else None
         self._by_key = split_key is not None
-        self._ranks = ranks
+        self._tallies = tallies
 
     def parse(self, source: str, fmt: str, header, records: Records) -> ParsedBatch:
         """A ParsedBatch of `records` read from `source`."""
@@ -124,11 +161,18 @@ class BatchParser:
         else:
             columns, bad = self._json_columns(header, texts)
         dead_letters = []
+        reasons = collections.Counter()
         if bad:
             dead_letters = [
-                {"source": source, "line": records.lines[i], "text": texts[i], "reason": bad[i]}
+                {
+                    "source": source,
+                    "line": records.lines[i],
+                    "text": texts[i],
+                    "reason": str(bad[i]),
+                }
                 for i in sorted(bad)
             ]
+            reasons.update(e.kind for e in bad.values())
             good = [i for i in range(len(texts)) if i not in bad]
             columns = [[values[i] for i in good] for values in columns]
             texts = [texts[i] for i in good]
@@ -138,19 +182,20 @@ class BatchParser:
             keys = [""] * len(texts)
         else:
             keys = ["" if v is None else str(v) for v in columns[self._key]]
-        return ParsedBatch(columns=columns, keys=keys, dead_letters=dead_letters)
+        return ParsedBatch(columns=columns, keys=keys, dead_letters=dead_letters, reasons=reasons)
 
-    def _reason(self, fmt, header, text) -> str:
+    def _reason(self, fmt, header, text) -> rows_lib.BadRow:
         try:
             self._row_parser(fmt, header, text)
         except rows_lib.BadRow as e:
-            return str(e)
+            return e
         raise AssertionError(f"batch and row parsing disagree on {text!r}")  # a bug, not data
 
     def _csv_columns(self, header, texts):
-        """Columns over all records (None in bad rows) and {record index: reason}."""
+        """Columns over all records (None in bad rows) and {record index: BadRow}."""
         bad_rows, by_name = _split_csv(header, texts)
         columns = []
+        tallies = self._tallies
         for name, type_ in zip(self._names, self._types):
             column = by_name[name]
             failed = ()
@@ -159,10 +204,11 @@ class BatchParser:
             except ValueError:
                 values, failed = _one_by_one(column, type_)
                 bad_rows.update(failed)
-            # Inferred types are verified: a failed value, or a column with no value in the
-            # sample (a string until then), is ranked as inference over every row would.
-            if self._ranks is not None and (failed or self._ranks.ranks.get(name) != RANKS[type_]):
-                self._ranks.add_texts(name, column)
+            if tallies is not None:
+                if type_ == "string" or failed:
+                    tallies.add_texts(name, column)  # value by distinct value
+                else:
+                    _tally_numbers(tallies.column(name), column, values, type_)
             columns.append(values)
         if self._label is not None:
             bad_rows.update(i for i, v in enumerate(columns[self._label]) if v is None)
@@ -175,15 +221,15 @@ class BatchParser:
             try:
                 fields = rows_lib.split_fields("jsonl", header, text)
             except rows_lib.BadRow as e:
-                bad[i] = str(e)
+                bad[i] = e
                 rows.append({})
                 continue
             parsed.append(fields)
             try:
-                rows.append(rows_lib.typed_row(fields, self._schema))
+                rows.append(rows_lib.typed_row(fields, self._schema, self._inferred))
             except rows_lib.BadRow as e:
-                bad[i] = str(e)
+                bad[i] = e
                 rows.append({})
-        if self._ranks is not None:
-            self._ranks.add_json(parsed)
+        if self._tallies is not None:
+            self._tallies.add_json(parsed)
         return [[row.get(name) for row in rows] for name in self._names], bad

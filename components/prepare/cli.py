@@ -117,8 +117,7 @@ def main(args: argparse.Namespace) -> int:
         direct_running_mode=args.direct_running_mode,
         overwrite=args.overwrite,
     )
-    counts = ", ".join(f"{name}={n}" for name, n in result.counts.items())
-    print(f"Examples at {result.output_dir}: {counts}, dead letters={result.dead_letter}")
+    print(result.summary())
     return 0
 
 

@@ -40,8 +40,10 @@ def prepare(
         direct_num_workers=direct_num_workers,
         overwrite=True,  # KFP may pre-create the artifact directory; it is ours alone
     )
+    print(result.summary())
     examples.metadata["counts"] = result.counts
     examples.metadata["dead_letter"] = result.dead_letter
+    examples.metadata["dead_letter_reasons"] = result.dead_letter_reasons
     examples.metadata["input_rows"] = result.input_rows
     examples.metadata["splits"] = list(result.counts)
     examples.metadata["cache_key"] = cache_key

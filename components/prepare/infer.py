@@ -1,39 +1,139 @@
-"""Schema inference: the narrowest type per column (int < float < string) over rows seen.
+"""Schema inference: a column is numeric when at least 95% of its non-empty values are numbers.
 
-`Ranks` is the running result. `prepare` starts it from a sample of each file's head, then
-every row of the main pass widens it further; the schema is the one over every row.
+`Tallies` counts, per column, the non-empty values, how many are integers, other numbers and
+numbers written with a leading zero. The type follows from the counts (`ColumnTally.type`):
+- no value at all: string;
+- any number with a leading zero ("007"): string, the column holds codes;
+- at least rows.NUMERIC_PERCENT% numbers: float if any is not an integer, else int; the
+  other values become dead letters;
+- else string; with some numbers among the values it is a "mixed" column (warned about).
+
+`prepare` infers a provisional schema from a sample of each file's head, then tallies every
+row while writing; the schema is the one of the tallies over every row.
 """
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import math
 from collections.abc import Iterable, Sequence
 
 from components.prepare import rows as rows_lib
 from components.schema import Column, Schema
 
-STRING = rows_lib.RANK["string"]
+# Distinct texts whose number kind a Tallies remembers.
+_KIND_CACHE = 1 << 16
 
 
-class Ranks:
-    """Column name -> rank (0: no value seen yet, 1 int, 2 float, 3 string), in first-seen order."""
+@dataclasses.dataclass
+class ColumnTally:
+    """Counts of one column's non-empty values; `example_*` are the smallest such texts."""
 
-    def __init__(self, ranks: dict[str, int] | None = None):
-        self.ranks: dict[str, int] = dict(ranks or {})
+    present: int = 0
+    ints: int = 0
+    floats: int = 0
+    padded: int = 0
+    example_other: str | None = None
+    example_padded: str | None = None
+
+    @property
+    def numbers(self) -> int:
+        return self.ints + self.floats
+
+    @property
+    def others(self) -> int:
+        return self.present - self.numbers
+
+    def type(self) -> str:
+        if not self.present or self.padded:
+            return "string"
+        if 100 * self.numbers >= rows_lib.NUMERIC_PERCENT * self.present:
+            return "float" if self.floats else "int"
+        return "string"
+
+    def is_mixed(self) -> bool:
+        """A string column some of whose values are numbers, or a numeric one with others."""
+        return bool(self.numbers and (self.others or self.padded))
+
+    def add(self, kind: str, text: str, n: int = 1, padded: bool = False) -> None:
+        self.present += n
+        if kind == "int":
+            self.ints += n
+        elif kind == "float":
+            self.floats += n
+        else:
+            self.example_other = _smaller(self.example_other, text)
+        if padded:
+            self.padded += n
+            self.example_padded = _smaller(self.example_padded, text)
+
+    def merge(self, other: ColumnTally) -> None:
+        self.present += other.present
+        self.ints += other.ints
+        self.floats += other.floats
+        self.padded += other.padded
+        self.example_other = _smaller(self.example_other, other.example_other)
+        self.example_padded = _smaller(self.example_padded, other.example_padded)
+
+    def to_dict(self) -> dict:
+        return {
+            "values": self.present,
+            "numbers": self.numbers,
+            "leading_zero": self.padded,
+            "example_not_a_number": self.example_other,
+            "example_leading_zero": self.example_padded,
+        }
+
+
+def _smaller(a: str | None, b: str | None) -> str | None:
+    # The smallest text is the same whichever way chunks are merged.
+    return b if a is None else a if b is None else min(a, b)
+
+
+class Tallies:
+    """Column name -> ColumnTally, in first-seen order; merges with others."""
+
+    def __init__(self):
+        self.columns: dict[str, ColumnTally] = {}
+        self._kinds: dict[str, tuple[str, bool]] = {}
+
+    def __getstate__(self):
+        return {"columns": self.columns}  # the cache is rebuilt where it is needed
+
+    def __setstate__(self, state):
+        self.columns, self._kinds = state["columns"], {}
+
+    def column(self, name: str) -> ColumnTally:
+        tally = self.columns.get(name)
+        if tally is None:
+            tally = self.columns[name] = ColumnTally()
+        return tally
 
     def add_names(self, names: Iterable[str]) -> None:
         for name in names:
-            self.ranks.setdefault(name, 0)
+            self.column(name)
+
+    def _kind(self, text: str) -> tuple[str, bool]:
+        found = self._kinds.get(text)
+        if found is None:
+            stripped = text.strip()
+            kind = rows_lib.number_kind(stripped)
+            found = (kind, kind != "other" and rows_lib.is_padded(stripped))
+            if len(self._kinds) < _KIND_CACHE:
+                self._kinds[text] = found
+        return found
 
     def add_texts(self, name: str, texts: Sequence[str]) -> None:
-        """Widens `name` by CSV texts (missing ones are skipped)."""
-        rank = self.ranks.setdefault(name, 0)
-        if rank < STRING:
-            present = [t for t in texts if not rows_lib.is_missing(t)]
-            if present:
-                self.ranks[name] = max(rank, rows_lib.column_rank(present, rank))
+        """Counts the CSV texts of column `name` (missing ones are skipped)."""
+        tally = self.column(name)
+        for text, n in collections.Counter(texts).items():
+            if not rows_lib.is_missing(text):
+                kind, padded = self._kind(text)
+                tally.add(kind, text, n, padded)
 
     def add_csv(self, header: Sequence[str], texts: Sequence[str]) -> None:
-        """Widens by every well-formed CSV record; wrong field counts are left to validation."""
+        """Counts every well-formed CSV record; wrong field counts are left to validation."""
         fields = []
         for text in texts:
             try:
@@ -45,20 +145,17 @@ class Ranks:
             self.add_texts(name, column)
 
     def add_json(self, rows: Iterable[dict]) -> None:
-        """Widens by parsed JSON objects: a JSON string makes a string column (e.g. zip codes)."""
-        ranks = self.ranks
+        """Counts parsed JSON objects: JSON numbers are numbers, a JSON string never is (a
+        quoted "02134" stays a string)."""
         for fields in rows:
             for name, raw in fields.items():
-                rank = ranks.get(name, 0)
-                if rank == STRING or rows_lib.is_missing(raw):
-                    ranks.setdefault(name, 0)
-                elif isinstance(raw, str):
-                    ranks[name] = STRING
-                else:
-                    ranks[name] = max(rank, rows_lib.narrowest_type(raw, rank))
+                tally = self.column(name)
+                if rows_lib.is_missing(raw):
+                    continue
+                tally.add(_json_kind(raw), raw if isinstance(raw, str) else repr(raw))
 
     def add_json_texts(self, header: Sequence[str], texts: Sequence[str]) -> None:
-        """Widens by every JSON Lines record that is an object."""
+        """Counts every JSON Lines record that is an object."""
         parsed = []
         for text in texts:
             try:
@@ -68,26 +165,42 @@ class Ranks:
         self.add_names(header)
         self.add_json(parsed)
 
-    def merge(self, other: Ranks) -> None:
-        for name, rank in other.ranks.items():
-            self.ranks[name] = max(self.ranks.get(name, 0), rank)
+    def merge(self, other: Tallies) -> Tallies:
+        for name, tally in other.columns.items():
+            self.column(name).merge(tally)
+        return self
+
+    def mixed(self) -> dict[str, dict]:
+        """{column: counts and its inferred type} of the columns holding numbers and other values."""
+        return {
+            name: {"type": tally.type(), **tally.to_dict()}
+            for name, tally in self.columns.items()
+            if tally.is_mixed()
+        }
 
     def schema(self, column_order: Sequence[str], label: str | None, *, provisional=False):
         """The Schema: columns in `column_order`, then any other names sorted.
 
-        A column with no value is a string column. A label never seen is an error, unless
-        `provisional` (a sample may miss a JSON key), which adds it as a string column.
+        A label never seen is an error, unless `provisional` (a sample may miss a JSON key),
+        which adds it as a string column.
 
         Raises:
             ValueError: the label is not a column of the data.
         """
-        ranks = dict(self.ranks)
-        if label is not None and label not in ranks:
+        types = {name: tally.type() for name, tally in self.columns.items()}
+        if label is not None and label not in types:
             if not provisional:
                 names = self.schema(column_order, None).names
                 raise ValueError(f"label column {label!r} is not in the data (columns: {names})")
-            ranks[label] = 0
-        order = [n for n in column_order if n in ranks]
-        names = order + sorted(set(ranks) - set(order))
-        columns = tuple(Column(n, rows_lib.TYPE_OF_RANK.get(ranks[n], "string")) for n in names)
-        return Schema(columns=columns, label=label)
+            types[label] = "string"
+        order = [n for n in column_order if n in types]
+        names = order + sorted(set(types) - set(order))
+        return Schema(columns=tuple(Column(n, types[n]) for n in names), label=label)
+
+
+def _json_kind(raw) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        return "other"
+    if isinstance(raw, int):
+        return "int" if rows_lib.INT64_MIN <= raw <= rows_lib.INT64_MAX else "other"
+    return "float" if math.isfinite(raw) else "other"

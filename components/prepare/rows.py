@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from typing import Any
 
 from components.schema import Schema, parse_value
@@ -12,13 +13,26 @@ from components.schema import Schema, parse_value
 MISSING_TEXT = frozenset({"", "NA"})
 # tf.train.Example holds int64: larger integers are bad values, not silently wrapped.
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
-# Rank of each type; inference widens to the larger rank (int < float < string).
-RANK = {"int": 1, "float": 2, "string": 3}
-TYPE_OF_RANK = {rank: name for name, rank in RANK.items()}
+# The inference rule: a column is numeric when at least this share of its non-empty values
+# are numbers (int64 integers or finite floats); the other rows become dead letters.
+NUMERIC_PERCENT = 95
+RULE = f"inferred: >= {NUMERIC_PERCENT}% of the column's values are numbers"
+# A number written with a leading zero ("007", "-01", "00.5"; not "0", "0.5" or "0e3") is a
+# code: as a number, 007 and 7 would be one value. Such a column stays a string column.
+_PADDED = re.compile(r"\s*[+-]?0[0-9_]")
+PADDED_IN_CSV = re.compile(r"(?:^|,)\s*[+-]?0[0-9_]")
 
 
 class BadRow(ValueError):
-    """A record that cannot become an example; the message is the dead-letter reason."""
+    """A record that cannot become an example; the message is the dead-letter reason.
+
+    `kind` is the reason without the row's own values ("missing label 'y'", "column 'x':
+    not a float"): what run summaries count.
+    """
+
+    def __init__(self, message: str, kind: str | None = None):
+        super().__init__(message)
+        self.kind = kind or message
 
 
 def split_fields(fmt: str, header: tuple[str, ...], text: str) -> dict[str, Any]:
@@ -30,15 +44,52 @@ def split_fields(fmt: str, header: tuple[str, ...], text: str) -> dict[str, Any]
     if fmt == "csv":
         values = text.split(",") if '"' not in text else next(csv.reader([text]), [])
         if len(values) != len(header):
-            raise BadRow(f"expected {len(header)} fields, got {len(values)}")
+            raise field_count_error(len(header), len(values))
         return dict(zip(header, values))
     try:
         row = json.loads(text)
     except json.JSONDecodeError as e:
-        raise BadRow(f"not valid JSON: {e}") from None
+        raise BadRow(f"not valid JSON: {e}", "not valid JSON") from None
     if not isinstance(row, dict):
-        raise BadRow(f"expected a JSON object, got {type(row).__name__}")
+        raise BadRow(f"expected a JSON object, got {type(row).__name__}", "not a JSON object")
     return row
+
+
+def field_count_error(expected: int, got: int) -> BadRow:
+    return BadRow(
+        f"expected {expected} fields, got {got}", f"wrong number of fields (expected {expected})"
+    )
+
+
+def value_error(name: str, type_: str, error: Exception, inferred: bool) -> BadRow:
+    """The BadRow of a value of column `name` that is not a `type_`."""
+    rule = f" ({RULE})" if inferred and type_ != "string" else ""
+    article = "an" if type_ == "int" else "a"
+    return BadRow(
+        f"column {name!r} ({type_}): {error}{rule}", f"column {name!r}: not {article} {type_}{rule}"
+    )
+
+
+def number_kind(text: str) -> str:
+    """'int', 'float' or 'other' for the text of one present CSV value, by the inference rule.
+
+    Integers outside int64 are 'other' (long IDs stay strings); so are nan, inf and overflows.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        pass
+    else:
+        return "int" if INT64_MIN <= value <= INT64_MAX else "other"
+    try:
+        return "float" if math.isfinite(float(text)) else "other"
+    except ValueError:
+        return "other"
+
+
+def is_padded(text: str) -> bool:
+    """Whether a number's text starts with a zero followed by a digit, e.g. '007'."""
+    return _PADDED.match(text) is not None
 
 
 def is_missing(raw: Any) -> bool:
@@ -73,26 +124,6 @@ def convert(raw: Any, type_: str) -> int | float | str:
     raise ValueError(f"{type(raw).__name__} {json.dumps(raw)[:80]} is not {type_}")
 
 
-def narrowest_type(raw: Any, at_least: int = 0) -> int:
-    """Rank of the narrowest type `raw` converts to, not below rank `at_least`."""
-    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-        return RANK["string"]
-    for rank in (RANK["int"], RANK["float"]):
-        if rank < at_least:
-            continue
-        if rank == RANK["int"] and (
-            isinstance(raw, float)
-            or (isinstance(raw, str) and not raw.strip().lstrip("+-").isdigit())
-        ):
-            continue  # a JSON 3.0 is a float; most non-integer text skips an exception
-        try:
-            convert(raw, TYPE_OF_RANK[rank])
-            return rank
-        except ValueError:
-            continue
-    return RANK["string"]
-
-
 def _int64(text: str) -> int:
     return check_int64(int(text))
 
@@ -119,10 +150,12 @@ class RowParser:
     """`typed_row` for one schema, with a fast path for plain CSV text (no quotes).
 
     Same rules as split_fields + typed_row; the per-column converters are looked up once.
+    With `inferred`, a bad value's reason names the inference rule.
     """
 
-    def __init__(self, schema: Schema):
+    def __init__(self, schema: Schema, *, inferred: bool = False):
         self._schema = schema
+        self._inferred = inferred
         self._plan = [
             (c.name, TEXT_CONVERTERS[c.type], c.name == schema.label, c.type)
             for c in schema.columns
@@ -130,10 +163,10 @@ class RowParser:
 
     def __call__(self, fmt: str, header: tuple[str, ...], text: str) -> dict[str, Any]:
         if fmt != "csv" or '"' in text or tuple(header) != tuple(self._schema.names):
-            return typed_row(split_fields(fmt, header, text), self._schema)
+            return typed_row(split_fields(fmt, header, text), self._schema, self._inferred)
         fields = text.split(",")
         if len(fields) != len(self._plan):
-            raise BadRow(f"expected {len(self._plan)} fields, got {len(fields)}")
+            raise field_count_error(len(self._plan), len(fields))
         values = {}
         for (name, parse, is_label, type_), raw in zip(self._plan, fields):
             if raw in MISSING_TEXT or raw.strip() in MISSING_TEXT:
@@ -143,28 +176,13 @@ class RowParser:
             try:
                 values[name] = parse(raw) if type_ == "string" else parse(raw.strip())
             except ValueError as e:
-                raise BadRow(f"column {name!r} ({type_}): {e}") from None
+                raise value_error(name, type_, e, self._inferred) from None
         return values
 
 
-def column_rank(texts: list[str], at_least: int) -> int:
-    """`narrowest_type` over many present CSV texts at once (list comprehensions, few raises)."""
-    if at_least <= RANK["int"]:
-        try:
-            [int(t) for t in texts]
-            return RANK["int"]
-        except ValueError:
-            pass
-    if at_least <= RANK["float"]:
-        try:
-            [_finite_float(t) for t in texts]
-            return RANK["float"]
-        except ValueError:
-            pass
-    return RANK["string"]
-
-
-def typed_row(fields: dict[str, Any], schema: Schema) -> dict[str, int | float | str]:
+def typed_row(
+    fields: dict[str, Any], schema: Schema, inferred: bool = False
+) -> dict[str, int | float | str]:
     """Present values of `fields` converted by `schema`; missing features are left out.
 
     Raises:
@@ -181,9 +199,9 @@ def typed_row(fields: dict[str, Any], schema: Schema) -> dict[str, int | float |
             value = convert(raw, column.type)
             values[column.name] = check_int64(value) if column.type == "int" else value
         except ValueError as e:
-            raise BadRow(f"column {column.name!r} ({column.type}): {e}") from None
+            raise value_error(column.name, column.type, e, inferred) from None
     if len(fields) > len(values):
         unexpected = sorted(set(fields) - set(schema.names))
         if unexpected:
-            raise BadRow(f"unexpected fields {unexpected} (not in the schema)")
+            raise BadRow(f"unexpected fields {unexpected} (not in the schema)", "unexpected fields")
     return values

@@ -1,4 +1,11 @@
-"""Per-column statistics: counts, numeric moments, capped string vocabularies; mergeable."""
+"""Per-split, per-column statistics: counts, numeric moments and histograms, capped string
+vocabularies; mergeable, so chunks are counted where they are read.
+
+Histograms have HISTOGRAM_BUCKETS equal-width buckets from min to max (TFDV's "standard"
+histogram). Values are first counted in fine buckets (their float64 bits without the low 44,
+each 1/256 of a power of two wide), which merge exactly; a fine bucket goes to the histogram
+bucket holding its middle, so only values within 0.4% of a bucket edge can land beside it.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +13,30 @@ import collections
 import itertools
 import math
 import operator
+from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 VOCABULARY_CAP = 1000
 # Distinct strings tracked exactly per column; beyond this new values are counted as "other".
 MAX_TRACKED = 100_000
+HISTOGRAM_BUCKETS = 10
+_FINE_SHIFT = np.uint64(44)
+_FINE_MIDDLE = np.uint64(1 << 43)
 _FLUSH = 4096
 
 
 class _Numbers:
-    """count/mean/M2/min/max with values buffered and folded in exactly (math.fsum)."""
+    """count/mean/M2/min/max/zeros and fine buckets, with values buffered and folded in
+    exactly (math.fsum)."""
 
-    __slots__ = ("count", "mean", "m2", "low", "high", "buffer")
+    __slots__ = ("count", "mean", "m2", "low", "high", "zeros", "fine", "buffer")
 
     def __init__(self):
-        self.count, self.mean, self.m2 = 0, 0.0, 0.0
+        self.count, self.mean, self.m2, self.zeros = 0, 0.0, 0.0, 0
         self.low = self.high = None
+        self.fine: collections.Counter = collections.Counter()
         self.buffer: list = []
 
     def fold(self):
@@ -36,6 +51,10 @@ class _Numbers:
         deviations = list(map(operator.sub, values, itertools.repeat(mean, n)))
         m2 = math.fsum(map(operator.mul, deviations, deviations))
         self.merge(n, mean, m2)
+        bits = np.asarray(values, dtype=np.float64).view(np.uint64)
+        self.zeros += int(np.count_nonzero((bits << np.uint64(1)) == 0))  # 0.0 and -0.0
+        keys, counts = np.unique(bits >> _FINE_SHIFT, return_counts=True)
+        self.fine.update(dict(zip(keys.tolist(), counts.tolist())))
 
     def merge(self, n: int, mean: float, m2: float):
         # Chan et al.'s pairwise update: exact enough to merge any number of partial results.
@@ -44,6 +63,36 @@ class _Numbers:
         self.m2 += m2 + delta * delta * self.count * n / total
         self.mean += delta * n / total
         self.count = total
+
+    def merge_from(self, other: _Numbers):
+        other.fold()
+        self.fold()
+        if other.count:
+            self.merge(other.count, other.mean, other.m2)
+            self.low = other.low if self.low is None else min(self.low, other.low)
+            self.high = other.high if self.high is None else max(self.high, other.high)
+            self.zeros += other.zeros
+            self.fine.update(other.fine)
+
+    def histogram(self) -> list[dict]:
+        """[{"low", "high", "count"}] of HISTOGRAM_BUCKETS equal-width buckets (one if min == max)."""
+        if not self.count:
+            return []
+        low, high = float(self.low), float(self.high)
+        if low == high:
+            return [{"low": low, "high": high, "count": self.count}]
+        width = (high - low) / HISTOGRAM_BUCKETS
+        counts = [0] * HISTOGRAM_BUCKETS
+        keys = np.fromiter(self.fine, dtype=np.uint64, count=len(self.fine))
+        middles = ((keys << _FINE_SHIFT) | _FINE_MIDDLE).view(np.float64)
+        index = np.clip(((middles - low) / width).astype(np.int64), 0, HISTOGRAM_BUCKETS - 1)
+        for i, n in zip(index.tolist(), self.fine.values()):
+            counts[i] += n
+        edges = [low + i * width for i in range(HISTOGRAM_BUCKETS)] + [high]
+        return [
+            {"low": edges[i], "high": edges[i + 1], "count": counts[i]}
+            for i in range(HISTOGRAM_BUCKETS)
+        ]
 
 
 class _Strings:
@@ -59,25 +108,27 @@ class _Strings:
         else:
             self.other += n
 
-    def add_all(self, values: list[str]):
+    def add_all(self, values):
         if len(self.counts) + len(values) <= MAX_TRACKED:
             self.counts.update(values)
         else:
             for value in values:
                 self.add(value)
 
+    def merge_from(self, other: _Strings):
+        for value, n in other.counts.items():
+            self.add(value, n)
+        self.other += other.other
 
-class StatsAccumulator:
-    """Rows per split plus one _Numbers or _Strings per column; merges with others."""
+
+class _Columns:
+    """One _Numbers or _Strings per column name."""
 
     def __init__(self):
-        self.rows: collections.Counter = collections.Counter()
         self.numbers: dict[str, _Numbers] = {}
         self.strings: dict[str, _Strings] = {}
 
-    def add_batch(self, schema_columns, columns, splits: list[str]) -> None:
-        """Adds rows given as typed columns (None = missing) with each row's split name."""
-        self.rows.update(splits)
+    def add(self, schema_columns, columns) -> None:
         for column, values in zip(schema_columns, columns):
             present = [v for v in values if v is not None]
             if not present:
@@ -90,40 +141,66 @@ class StatsAccumulator:
                 if len(numbers.buffer) >= _FLUSH:
                     numbers.fold()
 
+    def merge_from(self, other: _Columns) -> None:
+        for name, numbers in other.numbers.items():
+            self.numbers.setdefault(name, _Numbers()).merge_from(numbers)
+        for name, strings in other.strings.items():
+            self.strings.setdefault(name, _Strings()).merge_from(strings)
+
+    def compact(self) -> None:
+        for numbers in self.numbers.values():
+            numbers.fold()
+
+
+class StatsAccumulator:
+    """Rows per split plus, per split, one _Numbers or _Strings per column; merges with others."""
+
+    def __init__(self):
+        self.rows: collections.Counter = collections.Counter()
+        self.splits: dict[str, _Columns] = {}
+
+    def add_batch(self, schema_columns, columns, splits: list[str]) -> None:
+        """Adds rows given as typed columns (None = missing) with each row's split name."""
+        self.rows.update(splits)
+        names = set(splits)
+        if len(names) == 1:
+            self.splits.setdefault(splits[0], _Columns()).add(schema_columns, columns)
+            return
+        for name in sorted(names):
+            rows = [i for i, split in enumerate(splits) if split == name]
+            pick = operator.itemgetter(*rows)
+            picked = (
+                [pick(c) for c in columns] if len(rows) > 1 else [[c[rows[0]]] for c in columns]
+            )
+            self.splits.setdefault(name, _Columns()).add(schema_columns, picked)
+
     def merge(self, other: StatsAccumulator) -> StatsAccumulator:
         """Adds `other` into this accumulator; returns it."""
         self.rows.update(other.rows)
-        for name, numbers in other.numbers.items():
-            numbers.fold()
-            into = self.numbers.setdefault(name, _Numbers())
-            into.fold()
-            if numbers.count:
-                into.merge(numbers.count, numbers.mean, numbers.m2)
-                into.low = numbers.low if into.low is None else min(into.low, numbers.low)
-                into.high = numbers.high if into.high is None else max(into.high, numbers.high)
-        for name, strings in other.strings.items():
-            into = self.strings.setdefault(name, _Strings())
-            for value, n in strings.counts.items():
-                into.add(value, n)
-            into.other += strings.other
+        for name, columns in other.splits.items():
+            self.splits.setdefault(name, _Columns()).merge_from(columns)
         return self
 
     def compact(self) -> StatsAccumulator:
-        for numbers in self.numbers.values():
-            numbers.fold()
+        for columns in self.splits.values():
+            columns.compact()
         return self
 
+    def combined(self) -> _Columns:
+        """Every split's columns merged."""
+        total = _Columns()
+        for name in sorted(self.splits):
+            total.merge_from(self.splits[name])
+        return total
 
-def finish(
-    acc: StatsAccumulator, schema: dict, dead_letter: int, splits: list[str]
-) -> dict[str, Any]:
-    """The stats.json document for `schema` (a Schema.to_dict()) from the combined accumulator."""
-    rows = sum(acc.rows.values())
-    columns = {}
+
+def column_stats(columns: _Columns, schema: dict, rows: int) -> dict[str, dict]:
+    """{name: stats.json column entry} of `columns` over `rows` rows, for Schema.to_dict() `schema`."""
+    entries = {}
     for column in schema["columns"]:
         name, type_ = column["name"], column["type"]
         if type_ == "string":
-            strings = acc.strings.get(name, _Strings())
+            strings = columns.strings.get(name, _Strings())
             count = sum(strings.counts.values()) + strings.other
             ranked = sorted(strings.counts.items(), key=lambda kv: (-kv[1], kv[0]))
             entry = {
@@ -134,8 +211,11 @@ def finish(
                 "vocabulary": dict(ranked[:VOCABULARY_CAP]),
                 "vocabulary_truncated": len(ranked) > VOCABULARY_CAP or bool(strings.other),
             }
+            if count and not strings.other:
+                lengths = sum(len(value) * n for value, n in strings.counts.items())
+                entry["avg_length"] = lengths / count
         else:
-            numbers = acc.numbers.get(name, _Numbers())
+            numbers = columns.numbers.get(name, _Numbers())
             numbers.fold()
             count = numbers.count
             entry = {"type": type_, "count": count, "missing": rows - count}
@@ -145,8 +225,47 @@ def finish(
                     max=numbers.high,
                     mean=numbers.mean,
                     std=math.sqrt(max(numbers.m2, 0.0) / count),
+                    zeros=numbers.zeros,
+                    histogram=numbers.histogram(),
                 )
-        columns[name] = entry
+        entries[name] = entry
+    return entries
+
+
+def finish(
+    acc: StatsAccumulator,
+    schema: dict,
+    dead_letter: int,
+    splits: list[str],
+    *,
+    reasons: Mapping[str, int] | None = None,
+    mixed: Mapping[str, dict] | None = None,
+) -> dict[str, Any]:
+    """The stats.json document for `schema` (a Schema.to_dict()) from the combined accumulator.
+
+    `reasons` ({kind: count}) become "dead_letter_reasons", most frequent first; `mixed`
+    (infer.Tallies.mixed()) "mixed_columns".
+    """
+    rows = sum(acc.rows.values())
     num_rows = {"input": rows + dead_letter, **{split: acc.rows[split] for split in splits}}
     num_rows["dead_letter"] = dead_letter
-    return {"version": 1, "label": schema.get("label"), "num_rows": num_rows, "columns": columns}
+    ranked_reasons = sorted((reasons or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+    return {
+        "version": 1,
+        "label": schema.get("label"),
+        "num_rows": num_rows,
+        "dead_letter_reasons": dict(ranked_reasons),
+        "mixed_columns": dict(mixed or {}),
+        "columns": column_stats(acc.combined(), schema, rows),
+    }
+
+
+def split_stats(acc: StatsAccumulator, schema: dict, splits: list[str]) -> dict[str, dict]:
+    """{split: {"num_rows", "columns"}}: the stats.json entries of each split alone."""
+    return {
+        split: {
+            "num_rows": acc.rows[split],
+            "columns": column_stats(acc.splits.get(split, _Columns()), schema, acc.rows[split]),
+        }
+        for split in splits
+    }

@@ -7,6 +7,7 @@ them, in batches of columns, and only dead letters and one summary per chunk lea
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
@@ -18,28 +19,30 @@ from components import artifacts
 from components.prepare import reading
 from components.prepare.batch import BatchParser
 from components.prepare.encode import ExampleEncoder, TFRecordFile
-from components.prepare.infer import Ranks
+from components.prepare.infer import Tallies
 from components.prepare.splits import SplitAssigner
-from components.prepare.stats import StatsAccumulator, finish
+from components.prepare.stats import StatsAccumulator, finish, split_stats
 from components.schema import Schema
 
 
 @dataclasses.dataclass
 class ChunkSummary:
-    """What a chunk adds up to: statistics, dead-letter count, and (when verifying an
-    inferred schema) the column ranks seen."""
+    """What a chunk adds up to: statistics, dead letters (count and count per reason kind),
+    and (when verifying an inferred schema) the column tallies."""
 
     stats: StatsAccumulator
     dead_letter: int = 0
-    ranks: Ranks | None = None
+    tallies: Tallies | None = None
+    reasons: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
     def merge(self, other: ChunkSummary) -> ChunkSummary:
         self.stats.merge(other.stats)
         self.dead_letter += other.dead_letter
-        if other.ranks is not None:
-            if self.ranks is None:
-                self.ranks = Ranks()
-            self.ranks.merge(other.ranks)
+        self.reasons.update(other.reasons)
+        if other.tallies is not None:
+            if self.tallies is None:
+                self.tallies = Tallies()
+            self.tallies.merge(other.tallies)
         return self
 
 
@@ -72,7 +75,8 @@ class PrepareChunk(beam.DoFn):
     """Chunk -> ChunkSummary, its examples written to one gzip TFRecord file per split and its
     {source, line, text, reason} dead letters to one JSON Lines file.
 
-    A rerun of a chunk rewrites the same files with the same bytes.
+    A rerun of a chunk rewrites the same files with the same bytes. With `verify`, every row
+    is also tallied for inference; with `inferred`, bad values' reasons name the rule.
     """
 
     def __init__(
@@ -81,14 +85,16 @@ class PrepareChunk(beam.DoFn):
         output_dir: str,
         splits: Sequence[str] | Mapping[str, float],
         schema: Schema,
-        sample_ranks: Ranks | None = None,
+        verify: bool = False,
+        inferred: bool = False,
         split_key: str | None = None,
         max_line_bytes: int = reading.MAX_LINE_BYTES,
     ):
         self._output_dir = output_dir
         self._splits = dict(splits)
         self._schema = schema
-        self._sample_ranks = sample_ranks
+        self._verify = verify
+        self._inferred = inferred
         self._split_key = split_key
         self._max_line_bytes = max_line_bytes
 
@@ -97,9 +103,11 @@ class PrepareChunk(beam.DoFn):
         self._assign = SplitAssigner(self._splits)
 
     def process(self, chunk: reading.Chunk):
-        ranks = None if self._sample_ranks is None else Ranks(self._sample_ranks.ranks)
-        parser = BatchParser(self._schema, split_key=self._split_key, ranks=ranks)
-        summary = ChunkSummary(StatsAccumulator(), ranks=ranks)
+        tallies = Tallies() if self._verify else None
+        parser = BatchParser(
+            self._schema, split_key=self._split_key, tallies=tallies, inferred=self._inferred
+        )
+        summary = ChunkSummary(StatsAccumulator(), tallies=tallies)
         files = {s: TFRecordFile(examples_path(self._output_dir, s, chunk)) for s in self._splits}
         dead_letters = None
         try:
@@ -113,6 +121,7 @@ class PrepareChunk(beam.DoFn):
                     lines = "".join(json.dumps(d) + "\n" for d in batch.dead_letters)
                     dead_letters.write(lines.encode("utf-8"))
                     summary.dead_letter += len(batch.dead_letters)
+                    summary.reasons.update(batch.reasons)
                 names = self._assign.assign_all(batch.keys)
                 examples = self._encoder.encode(batch.columns)
                 for split, out in files.items():
@@ -159,10 +168,10 @@ class PrepareExamples(beam.PTransform):
     """(file index, InputFile) -> examples and dead letters under `output_dir`, plus
     PCollections {"schema", "stats"} of one document each.
 
-    "schema" holds the Schema.to_dict() over every row: `schema` itself if it was given
-    (`sample_ranks` None), else `sample_ranks` widened by every row. If that differs from
-    `schema`, the examples were encoded with a narrower schema and must be prepared again
-    with it. "stats" holds the stats.json document.
+    "schema" holds the Schema.to_dict() over every row: `schema` itself unless `verify`,
+    else the one inferred from the tallies of every row. If that differs from `schema`, the
+    examples were encoded with another schema and must be prepared again with it. "stats"
+    holds the stats.json document, "split_stats" {split: its stats alone}.
     """
 
     def __init__(
@@ -171,7 +180,8 @@ class PrepareExamples(beam.PTransform):
         output_dir: str,
         splits: Mapping[str, float],
         schema: Schema,
-        sample_ranks: Ranks | None = None,
+        verify: bool = False,
+        inferred: bool = False,
         column_order: Sequence[str] = (),
         split_key: str | None = None,
         max_line_bytes: int = reading.MAX_LINE_BYTES,
@@ -182,7 +192,8 @@ class PrepareExamples(beam.PTransform):
             output_dir=output_dir,
             splits=splits,
             schema=schema,
-            sample_ranks=sample_ranks,
+            verify=verify,
+            inferred=inferred,
             split_key=split_key,
             max_line_bytes=max_line_bytes,
         )
@@ -202,13 +213,20 @@ class PrepareExamples(beam.PTransform):
         )
 
         def final_schema(merged):
-            if merged.ranks is None:
+            if merged.tallies is None:
                 return schema.to_dict()
-            return merged.ranks.schema(order, schema.label).to_dict()
+            return merged.tallies.schema(order, schema.label).to_dict()
+
+        def final_stats(merged):
+            mixed = merged.tallies.mixed() if merged.tallies is not None else {}
+            return finish(
+                merged.stats, schema.to_dict(), merged.dead_letter, names,
+                reasons=merged.reasons, mixed=mixed,
+            )  # fmt: skip
 
         return {
             "schema": summary | "FinalSchema" >> beam.Map(final_schema),
-            "stats": summary
-            | "FinishStats"
-            >> beam.Map(lambda s: finish(s.stats, schema.to_dict(), s.dead_letter, names)),
+            "stats": summary | "FinishStats" >> beam.Map(final_stats),
+            "split_stats": summary
+            | "SplitStats" >> beam.Map(lambda s: split_stats(s.stats, schema.to_dict(), names)),
         }

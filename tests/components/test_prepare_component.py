@@ -24,6 +24,7 @@ def test_prepare_component_writes_the_examples_artifact(tmp_path, monkeypatch):
         "Split-train",
         "dead_letter",
         "schema.json",
+        "schema.pbtxt",
         "stats.json",
     ]
     with open(os.path.join(path, "stats.json")) as f:
@@ -33,4 +34,6 @@ def test_prepare_component_writes_the_examples_artifact(tmp_path, monkeypatch):
         "train": stats["num_rows"]["train"],
         "eval": stats["num_rows"]["eval"],
     }
-    assert os.listdir(os.path.join(path, "Split-train"))[0].endswith(".tfrecord.gz")
+    train_files = os.listdir(os.path.join(path, "Split-train"))
+    assert "FeatureStats.pb" in train_files
+    assert [f for f in train_files if f.endswith(".tfrecord.gz")]

@@ -52,6 +52,7 @@ def test_penguins_layout_and_counts(penguins):
         "Split-train",
         "dead_letter",
         "schema.json",
+        "schema.pbtxt",
         "stats.json",
     ]
     assert result.input_rows == 344 and result.dead_letter == 0

@@ -19,7 +19,7 @@ from components.prepare import splits as splits_lib
 from components.prepare import stats as stats_lib
 from components.prepare.batch import BatchParser
 from components.prepare.encode import ExampleEncoder, TFRecordFile
-from components.prepare.infer import Ranks
+from components.prepare.infer import Tallies
 from components.prepare.inputs import InputFile
 from components.prepare.reading import Records
 from components.prepare.transforms import PrepareExamples
@@ -48,21 +48,21 @@ def records(texts, first_line=2):
 
 
 def test_inference_widens_int_float_string_over_every_row():
-    ranks = Ranks()
-    ranks.add_csv(HEADER, CSV_TEXTS)
-    assert ranks.schema(HEADER, "y") == SCHEMA  # 'bad,row' has 2 fields: left to validation
-    ranks.add_csv(HEADER, ["cat,4,x7,green"])  # 'x7' in another file widens float to string
-    assert ranks.schema(HEADER, "y").column("x").type == "string"
+    tallies = Tallies()
+    tallies.add_csv(HEADER, CSV_TEXTS)
+    assert tallies.schema(HEADER, "y") == SCHEMA  # 'bad,row' has 2 fields: left to validation
+    tallies.add_csv(HEADER, ["cat,4,x7,green"])  # 2 numbers of 3 values: below the rule
+    assert tallies.schema(HEADER, "y").column("x").type == "string"
 
 
 def test_inference_from_json_lines_unions_keys_after_the_first_rows_order():
-    ranks = Ranks()
-    ranks.add_json_texts(("b", "a"), ['{"b": 1, "a": 2.5}', '{"a": 3, "c": "7"}'])
+    tallies = Tallies()
+    tallies.add_json_texts(("b", "a"), ['{"b": 1, "a": 2.5}', '{"a": 3, "c": "7"}'])
     expected = Schema(columns=(Column("b", "int"), Column("a", "float"), Column("c", "string")))
-    assert ranks.schema(("b", "a"), None) == expected
+    assert tallies.schema(("b", "a"), None) == expected  # a quoted JSON "7" is text
     with pytest.raises(ValueError, match="label column 'y' is not in the data"):
-        ranks.schema(("b", "a"), "y")
-    assert ranks.schema(("b", "a"), "y", provisional=True).column("y").type == "string"
+        tallies.schema(("b", "a"), "y")
+    assert tallies.schema(("b", "a"), "y", provisional=True).column("y").type == "string"
 
 
 def test_batch_parser_types_values_and_sends_bad_rows_to_dead_letter_with_their_line():
@@ -124,17 +124,25 @@ def test_batch_parser_agrees_with_the_row_parser_on_messy_values():
     assert len(expected_rows) > 100 and len(expected_dead) > 100
 
 
-def test_batch_parser_verifying_an_inferred_schema_ranks_like_full_inference():
-    sample = Ranks()
+def test_batch_parser_verifying_an_inferred_schema_tallies_like_full_inference():
+    sample = Tallies()
     sample.add_csv(HEADER, CSV_TEXTS[:1] + ["cat,1,1.5,"])
-    later = ["cat,2.5,1,red", "dog,3,,NA", "NA,7,2,blue", "cat,1,2,green"]
-    ranks = Ranks(sample.ranks)
-    parser = BatchParser(sample.schema(HEADER, "y"), ranks=ranks)
+    later = ["cat,2.5,1,red", "dog,3,,NA", "NA,7,2.0e1,blue", "cat,007,2,green", "x,1"]
+    later += ["cat,1,2,8", "cat,2,1.5, 09"]
+    tallies = Tallies()
+    parser = BatchParser(sample.schema(HEADER, "y"), tallies=tallies)
     parser.parse("a.csv", "csv", HEADER, records(later))
-    full = Ranks()
-    full.add_csv(HEADER, CSV_TEXTS[:1] + ["cat,1,1.5,"] + later)
-    assert ranks.ranks == full.ranks
-    assert ranks.schema(HEADER, "y").column("n").type == "float"
+    full = Tallies()
+    full.add_csv(HEADER, later)
+    assert tallies.columns == full.columns
+    assert tallies.columns["n"].padded == 1 and tallies.columns["x"].floats == 2
+    assert tallies.columns["s"].example_padded == " 09"
+    assert [c.type for c in tallies.schema(HEADER, "y").columns] == [
+        "string",
+        "string",
+        "float",
+        "string",
+    ]
 
 
 def test_assign_split_is_a_stable_hash_of_the_key():
@@ -213,10 +221,20 @@ def test_stats_of_batches_merge_into_counts_moments_and_vocabulary():
         2,
         ["train", "eval", "test"],
     )
+    histogram = stats["columns"]["n"].pop("histogram")  # 10 equal-width buckets, min to max
+    assert [b["count"] for b in histogram] == [1] + [0] * 8 + [1]
+    assert [b["low"] for b in histogram] == pytest.approx(
+        [1 + 0.2 * i for i in range(10)], abs=1e-12
+    )
+    assert [b["high"] for b in histogram] == pytest.approx(
+        [1.2 + 0.2 * i for i in range(10)], abs=1e-12
+    )
     assert stats == {
         "version": 1,
         "label": "y",
         "num_rows": {"input": 5, "train": 2, "eval": 1, "test": 0, "dead_letter": 2},
+        "dead_letter_reasons": {},
+        "mixed_columns": {},
         "columns": {
             "y": {
                 "type": "string",
@@ -225,8 +243,10 @@ def test_stats_of_batches_merge_into_counts_moments_and_vocabulary():
                 "unique": 2,
                 "vocabulary": {"a": 2, "b": 1},
                 "vocabulary_truncated": False,
+                "avg_length": 1.0,
             },
-            "n": {"type": "int", "count": 2, "missing": 1, "min": 1, "max": 3, "mean": 2.0, "std": 1.0},
+            "n": {"type": "int", "count": 2, "missing": 1, "min": 1, "max": 3, "mean": 2.0, "std": 1.0,
+                  "zeros": 0},
         },
     }  # fmt: skip
 
@@ -236,7 +256,7 @@ def test_prepare_examples_accounts_for_every_row_in_files_per_chunk(
 ):
     src = tmp_path / "a.csv"
     src.write_text(",".join(HEADER) + "\n" + "\n".join(CSV_TEXTS * 50) + "\n")
-    sample = Ranks()
+    sample = Tallies()
     sample.add_csv(HEADER, CSV_TEXTS)
     out = str(tmp_path / "out")
     with make_pipeline() as p:
@@ -247,7 +267,8 @@ def test_prepare_examples_accounts_for_every_row_in_files_per_chunk(
                 output_dir=out,
                 splits={"train": 0.5, "eval": 0.5},
                 schema=sample.schema(HEADER, "y"),
-                sample_ranks=sample,
+                verify=True,
+                inferred=True,
                 column_order=HEADER,
                 chunk_bytes=1000,
             )
