@@ -32,6 +32,10 @@ class TrainLoop:
         Session.make_callable's fast path, which matters when loops are short."""
         session.run(self.resize_op, {self.new_iterations: iterations})
 
+    def run(self, hooked, options=None) -> dict:
+        """Runs one loop through `hooked` (a HookedSession) and returns its outputs."""
+        return hooked.run(self.outputs, options=options)
+
 
 def _placeholder_value(spec: tf.TensorSpec) -> tf.Tensor:
     shape = [0 if d is None else d for d in spec.shape.as_list()]
@@ -62,8 +66,10 @@ def build_train_loop(step_fn: StepFn, global_step: tf.Variable, host_specs=()) -
         return tf.logical_and(i < iterations, finite)
 
     def body(i, loss, finite, summary, *host):
-        with tf.control_dependencies([i, loss, finite, summary]):
-            body_graph = tf.compat.v1.get_default_graph()
+        body_graph = tf.compat.v1.get_default_graph()
+        # model_fn's names as at the top level: a v1 loop body would prefix them with the
+        # loop's name scope (tf.Variable names in checkpoints would then differ).
+        with body_graph.name_scope(None), tf.control_dependencies([i, loss, finite, summary]):
             known = set(map(id, v1.get_collection(v1.GraphKeys.SUMMARIES)))
             train_op, step_loss, host_tensors = step_fn(i)
             # Summaries from the first replica only (others live under "replica_<n>/").

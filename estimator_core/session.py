@@ -36,7 +36,9 @@ class HookedSession:
         for hook in self.hooks:
             hook.after_create_session(session, None)
 
-    def run(self, fetches, feed_dict=None, options: v1.RunOptions | None = None):
+    def run(self, fetches, feed_dict=None, options: v1.RunOptions | None = None, before=None):
+        """One host round trip with the hooks around it. `before(feeds)`, when given, runs
+        after the hooks' before_run and before the fetches (host-driven steps of a loop)."""
         context = v1.train.SessionRunContext(
             original_args=v1.train.SessionRunArgs(fetches, feed_dict), session=self.session
         )
@@ -58,6 +60,8 @@ class HookedSession:
                 feeds[key] = value
             if args.options is not None:
                 options.MergeFrom(args.options)
+        if before is not None:
+            before(feeds)
         run_metadata = v1.RunMetadata()
         fetch_all = [fetches, [f for f in hook_fetches if f is not None]]
         # Options and metadata only when some hook asked for them: collecting run metadata on

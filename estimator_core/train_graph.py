@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
 
 import tensorflow as tf
 
-from estimator_core import checkpoints
+from estimator_core import checkpoints, loop_fit, step_order
 from estimator_core.context import EngineContext, new_graph
+from estimator_core.host_steps import StepLoop, build_step_outputs
 from estimator_core.inputs import InputSource, make_input_source
 from estimator_core.loop import TrainLoop, build_train_loop
+from estimator_core.loop_fit import LoopBlocked
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.replication import replication_for_mode
 from estimator_core.session import session_config
@@ -27,7 +30,7 @@ class TrainGraph:
     """A built TRAIN graph and the handles the outer loop drives."""
 
     graph: tf.Graph
-    loop: TrainLoop
+    loop: TrainLoop | StepLoop
     sources: list[InputSource]
     scaffold: v1.train.Scaffold
     spec_hooks: tuple
@@ -36,6 +39,7 @@ class TrainGraph:
     specs: list = dataclasses.field(default_factory=list)
     init_ops: list = dataclasses.field(default_factory=list)  # run once per new session
     warm_started: checkpoints.WarmStarted | None = None
+    in_loop: bool = True  # False: model_fn at the top level, one session.run per step
 
 
 def _host_call_tensors(spec) -> list:
@@ -59,19 +63,68 @@ def _call_host_fn(spec, carried: list):
     return tf.group(*tf.nest.flatten(result)) if result is not None else tf.no_op()
 
 
-def build_train_graph(
-    ctx: EngineContext, input_fn, warm_start: bool, host_specs=None
-) -> TrainGraph:
-    """Calls input_fn once and model_fn once (inside the loop body) in a new graph.
+def _create_global_step() -> tf.Variable:
+    """The global step as the original TPUEstimator made it: an int64 resource variable.
 
-    A spec with host_call is built twice: the first build learns the host tensors' types, the
-    second carries the last step's values out of the loop and runs host_call on them.
+    A resource variable also under `disable_v2_behavior()`: a ref variable's reads inside the
+    in-graph loop would all see its value at the start of the loop.
     """
+    return v1.get_variable(
+        v1.GraphKeys.GLOBAL_STEP,
+        shape=[],
+        dtype=tf.int64,
+        initializer=v1.zeros_initializer(),
+        trainable=False,
+        use_resource=True,
+        collections=[v1.GraphKeys.GLOBAL_VARIABLES, v1.GraphKeys.GLOBAL_STEP],
+    )
+
+
+# TensorFlow's own errors for what cannot be built inside a loop body (v2 and v1 control flow).
+_LOOP_ERRORS = (
+    "could not be lifted out of",
+    "inside a control-flow",
+    "is in a while loop",
+    "from inside a control-flow construct",
+)
+
+
+def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGraph:
+    """Calls input_fn and model_fn in a new graph: model_fn inside the in-graph loop when it
+    fits there, else (off TPU) at the top level of the graph, one session.run per step."""
+    try:
+        return _build(ctx, input_fn, warm_start, in_loop=True)
+    except LoopBlocked as blocked:
+        cause, remedy = blocked.cause, blocked.remedy
+    except ValueError as e:
+        if not any(text in str(e) for text in _LOOP_ERRORS):
+            raise
+        first = str(e).strip().splitlines()[0]
+        cause = f"TensorFlow cannot build model_fn inside a loop ({first})"
+        remedy = "create variables with initializers and lookup tables in input_fn"
+    if ctx.on_tpu(TRAIN):
+        raise ValueError(
+            f"on TPU, model_fn must fit the in-graph training loop, but {cause}: {remedy}"
+        )
+    log.info(
+        "model_fn runs at the top level of the graph, one session.run per step (hooks still "
+        "run once per iterations_per_loop), because %s; to train in the in-graph loop, %s",
+        cause,
+        remedy,
+    )
+    return _build(ctx, input_fn, warm_start, in_loop=False)
+
+
+def _build(
+    ctx: EngineContext, input_fn, warm_start: bool, in_loop: bool, host_specs=None
+) -> TrainGraph:
+    """One build. In the loop, a spec with host_call is built twice: the first build learns the
+    host tensors' types, the second carries the last step's values out of the loop."""
     graph = new_graph(ctx.config.tf_random_seed)
     with graph.as_default():
         replication = replication_for_mode(ctx, TRAIN, session_config(ctx.config))
         with replication.scope():
-            global_step = v1.train.get_or_create_global_step()
+            global_step = _create_global_step()
         sources = [
             make_input_source(ctx.call_input_fn(input_fn, TRAIN, invocation=i), TRAIN)
             for i in range(1 if ctx.per_host_input else replication.num_local)
@@ -85,20 +138,43 @@ def build_train_graph(
         def call(features, labels):
             return validate_spec(ctx.call_model_fn(features, labels, TRAIN), TRAIN)
 
-        specs = []
+        specs, step_graphs = [], []
+        order_sources = step_order.global_step_sources(
+            global_step, getattr(replication, "strategy", None)
+        )
+        with_host = host_specs is not None or not in_loop
+        host_fn = _host_call_tensors if with_host else (lambda spec: [])
 
         def step_fn(dep):
-            host_fn = _host_call_tensors if host_specs is not None else (lambda spec: [])
-            spec, train_op, loss, host = replication.train_step(get_next, call, dep, host_fn)
+            step_graph = v1.get_default_graph()
+            first_op = len(step_graph.get_operations())
+            lifting = loop_fit.lifting_initial_values() if in_loop else contextlib.nullcontext()
+            with lifting:
+                spec, train_op, loss, host = replication.train_step(get_next, call, dep, host_fn)
             specs.append(spec)
+            step_graphs.append(step_graph)
+            step_order.order_global_step_reads(
+                step_graph.get_operations()[first_op:], order_sources
+            )
             return train_op, loss, host
 
-        with replication.loop_building():
-            loop = build_train_loop(step_fn, global_step, host_specs or ())
-        _check_no_tables_in_loop(graph)
+        known = set(map(id, v1.get_collection(v1.GraphKeys.SUMMARIES)))
+        if in_loop:
+            with replication.loop_building():
+                loop = build_train_loop(step_fn, global_step, host_specs or ())
+            loop_fit.check_fits_loop(graph, [g for g in step_graphs if g is not graph])
+        else:
+            train_op, loss, host = step_fn(tf.no_op())
+            summaries = [
+                s
+                for s in v1.get_collection(v1.GraphKeys.SUMMARIES)
+                if id(s) not in known and "replica_" not in s.name
+            ]
+            host_call = _call_host_fn(specs[0], host) if host else None
+            loop = build_step_outputs(train_op, loss, global_step, summaries, host_call)
         spec = specs[0]
         rebuild_for = None
-        if host_specs is None and _host_call_tensors(spec):
+        if in_loop and host_specs is None and _host_call_tensors(spec):
             rebuild_for = [
                 tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in _host_call_tensors(spec)
             ]
@@ -106,16 +182,17 @@ def build_train_graph(
         if host_specs:
             # Runs on the host after each loop, on the last step's tensors from every shard.
             loop.outputs["host_call"] = _call_host_fn(spec, loop.outputs["host_tensors"])
-            # tf.summary writers created in graph mode register their init ops here; TF has no
-            # public getter outside a default-writer context.
-            writer_inits = graph.get_collection("_SUMMARY_WRITER_V2")
-            init_ops += writer_inits
-            # Flushed after every loop, so host summaries reach disk as training goes.
-            with tf.control_dependencies([loop.outputs["host_call"]]):
-                flushes = [
-                    tf.raw_ops.FlushSummaryWriter(writer=op.inputs[0]) for op in writer_inits
-                ]
-                loop.outputs["host_call"] = tf.group(loop.outputs["host_call"], *flushes)
+        # tf.summary writers created in graph mode (host_call's, or model_fn's at the top level)
+        # register their init ops here; TF has no public getter outside a default-writer context.
+        writer_inits = graph.get_collection("_SUMMARY_WRITER_V2")
+        init_ops += writer_inits
+        if writer_inits:
+            # Flushed after every loop, so tf.summary events reach disk as training goes.
+            last = [loop.outputs.get("host_call", loop.outputs["loss"])]
+            with tf.control_dependencies(last):
+                loop.outputs["flush_writers"] = tf.group(
+                    *[tf.raw_ops.FlushSummaryWriter(writer=op.inputs[0]) for op in writer_inits]
+                )
         warm_started = None
         if ctx.warm_start is not None:
             if warm_start:
@@ -127,7 +204,7 @@ def build_train_graph(
                 )
         scaffold = scaffold_of(spec, lambda: checkpoints.new_saver(ctx.config))
     if rebuild_for is not None:
-        return build_train_graph(ctx, input_fn, warm_start, host_specs=rebuild_for)
+        return _build(ctx, input_fn, warm_start, in_loop, host_specs=rebuild_for)
     return TrainGraph(
         graph,
         loop,
@@ -139,23 +216,8 @@ def build_train_graph(
         specs,
         init_ops,
         warm_started,
+        in_loop=in_loop,
     )
-
-
-def _check_no_tables_in_loop(graph: tf.Graph) -> None:
-    """A lookup table built by model_fn in TRAIN mode lives inside the in-graph loop, where
-    its initializer cannot run once per session: say so and how to fix it, instead of
-    TensorFlow's graph-mismatch error at session start."""
-    inside = [
-        op for op in graph.get_collection(v1.GraphKeys.TABLE_INITIALIZERS) if op.graph is not graph
-    ]
-    if inside:
-        raise ValueError(
-            f"model_fn creates a lookup table in training ({inside[0].name}): model_fn runs "
-            "inside the in-graph training loop, where table initializers cannot run. Do the "
-            "lookup in input_fn (as TPU code must), or use table-free ops, e.g. "
-            "tf.argmax(tf.equal(values[:, None], vocabulary), 1)"
-        )
 
 
 # Where tf.compat.v1.train caches its global step read (StopAtStepHook, StepCounterHook,

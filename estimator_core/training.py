@@ -201,7 +201,8 @@ def _train(
             target = _target_step(start, steps, max_steps)
             report.total_steps = target
             hooked = HookedSession(session, live.hooks, global_step_after_loop(tg))
-            per_run_limit = None if all(s.is_dataset for s in tg.sources) else 1
+            # Tensors (not a Dataset) evaluate once per session.run: one step per in-graph loop.
+            per_run_limit = None if all(s.is_dataset for s in tg.sources) or not tg.in_loop else 1
             if per_run_limit == 1:
                 log.info("input_fn returned tensors, not a Dataset: running one step per loop")
             sizer = LoopSizer(
@@ -265,7 +266,7 @@ def _run_loops(
             loop_size = size
         started = time.monotonic()
         try:
-            out = hooked.run(loop.outputs, options=run_options)
+            out = loop.run(hooked, options=run_options)
         except (tf.errors.OutOfRangeError, StopIteration):
             # End of input, or a hook or generator input saying "no more": a clean stop.
             log.info("end of input at or after global_step %d: training stops", step)
