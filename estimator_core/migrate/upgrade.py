@@ -38,7 +38,8 @@ def parse_log(lines: list[str]) -> list[tuple[int, str, str, str]]:
             continue
         line, _col, severity, message = match.groups()
         symbol = _SYMBOL.search(message)
-        entries.append((int(line), severity, message.strip(), symbol.group(0) if symbol else ""))
+        message = " ".join(message.split())  # some span lines; the report keeps one per entry
+        entries.append((int(line), severity, message, symbol.group(0) if symbol else ""))
     return entries
 
 

@@ -61,7 +61,15 @@ def model_fn(features, labels, mode, params):
     if params["use_tpu"]:
       opt = tf.contrib.tpu.CrossShardOptimizer(opt)
     train_op = opt.minimize(loss, global_step=tf.train.get_global_step())
-    return tf.contrib.tpu.TPUEstimatorSpec(mode, loss=loss, train_op=train_op)
+    def host_call_fn(gs, loss):
+      gs = gs[0]
+      with tf.contrib.summary.create_file_writer(params["model_dir"]).as_default():
+        with tf.contrib.summary.always_record_summaries():
+          tf.contrib.summary.scalar("host_loss", loss[0], step=gs)
+          return tf.contrib.summary.all_summary_ops()
+    host_args = [tf.reshape(tf.train.get_global_step(), [1]), tf.reshape(loss, [1])]
+    return tf.contrib.tpu.TPUEstimatorSpec(mode, loss=loss, train_op=train_op,
+                                           host_call=(host_call_fn, host_args))
 
   def metric_fn(labels, logits):
     return {"accuracy": tf.metrics.accuracy(labels, tf.argmax(logits, axis=-1))}
@@ -107,7 +115,7 @@ def main(_):
       model_fn=model.model_fn,
       config=run_config,
       use_tpu=FLAGS.use_tpu,
-      params={"learning_rate": 0.5},
+      params={"learning_rate": 0.5, "model_dir": FLAGS.model_dir},
       train_batch_size=16,
       eval_batch_size=16,
       predict_batch_size=16)
@@ -173,3 +181,12 @@ def test_migrated_project_trains_evaluates_and_predicts_without_edits(project, t
     assert float(fields["accuracy"]) > 0.7  # a linearly separable toy: training worked
     names = {name for name, _ in tf.train.list_variables(str(model_dir))}
     assert {"block/LayerNorm/beta", "block/LayerNorm/gamma", "hidden/kernel"} <= names
+    # host_call's tf.contrib.summary calls, now TF2 tf.summary, wrote once per loop of 5.
+    steps = [
+        event.step
+        for path in model_dir.glob("events.out.tfevents.*.v2")
+        for event in tf.compat.v1.train.summary_iterator(str(path))
+        for value in event.summary.value
+        if value.tag == "host_loss"
+    ]
+    assert sorted(steps) == [4, 9, 14, 19]
