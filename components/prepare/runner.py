@@ -1,4 +1,10 @@
-"""Pipeline options and runner: the in-process FnApiRunner unless the caller names a runner."""
+"""Pipeline options and runner: the in-process FnApiRunner unless the caller names a runner.
+
+Beam's DirectRunner would first download and start the Prism runner (a Go binary fetched from
+GitHub) and fall back to FnApiRunner only when that fails, so a run on a machine with internet
+would differ from one without. prepare names FnApiRunner itself; any other runner comes from
+`--runner` in the Beam flags, unchanged (PortableRunner, DataflowRunner, FlinkRunner, ...).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,18 @@ from collections.abc import Sequence
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.portability.api import beam_provision_api_pb2
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.runners.portability.fn_api_runner.fn_runner import ExtendedProvisionInfo
+from google.protobuf import struct_pb2
 
 log = logging.getLogger("tpuest.prepare")
 
+DEFAULT_RUNNER = "FnApiRunner"
 RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
+# What FnApiRunner's worker processes (multi_processing) log at: their INFO start-up lines
+# would otherwise fill the terminal.
+WORKER_LOG_LEVEL = "WARNING"
 # Below this much input, worker processes take longer to start (~1.5 s each, importing Beam)
 # than they save, and threads are faster: gzip and file I/O release the GIL. Measured on 2
 # cores with bench/prepare_throughput.py: at 8 MB threads 165k rows/s, processes 92k; at 42 MB
@@ -58,13 +71,29 @@ def pipeline_options(
     return options
 
 
-def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
-    """A Pipeline on the runner named in `options`, else on FnApiRunner.
+def runner_name(options: PipelineOptions) -> str:
+    """The runner `make_pipeline` uses for `options`: `--runner`, else DEFAULT_RUNNER."""
+    return options.view_as(StandardOptions).runner or DEFAULT_RUNNER
 
-    Beam's DirectRunner first tries PrismRunner, which downloads its binary from the internet;
-    FnApiRunner is what it falls back to, so a local run goes straight there.
-    """
+
+def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
+    """A Pipeline on the runner named in `options`, else on the in-process FnApiRunner."""
+    name = runner_name(options)
     if options.view_as(StandardOptions).runner:
+        log.info("prepare: Beam runner %s (from --runner)", name)
         return beam.Pipeline(options=options)
-    log.debug("no --runner given: using the in-process FnApiRunner")
-    return beam.Pipeline(runner=FnApiRunner(), options=options)
+    direct = options.view_as(DirectOptions)
+    log.info(
+        "prepare: Beam runner %s (in process; %s, %s worker(s))",
+        name,
+        direct.direct_running_mode,
+        direct.direct_num_workers or "one per CPU",
+    )
+    worker_options = struct_pb2.Struct()
+    worker_options.update({"beam:option:default_sdk_harness_log_level:v1": WORKER_LOG_LEVEL})
+    provision = ExtendedProvisionInfo(
+        beam_provision_api_pb2.ProvisionInfo(
+            retrieval_token="unused-retrieval-token", pipeline_options=worker_options
+        )
+    )
+    return beam.Pipeline(runner=FnApiRunner(provision_info=provision), options=options)
