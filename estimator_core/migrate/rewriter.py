@@ -286,7 +286,8 @@ class _Pass:
                     )
                 continue
             changed = True
-            lines.append(self._import_line(target, local, node.lineno))
+            if uses.get(local, 0):  # else tf_upgrade_v2 or the rules above renamed every use
+                lines.append(self._import_line(target, local, node.lineno))
         if not changed:
             return
         if kept:

@@ -159,16 +159,30 @@ def test_contrib_imports_are_rewritten_to_the_engine():
         import tensorflow as tf
         from estimator_core.compat import tpu as tpu_estimator
         from estimator_core.compat import tpu as tpu_config
-        from estimator_core.compat import tpu as contrib_tpu
-        contrib_cluster_resolver = tf.distribute.cluster_resolver
-        contrib_data = tf.data.experimental
         e = tpu_estimator.TPUEstimator(model_fn=f, config=tpu_config.RunConfig())
         o = tf.compat.v1.tpu.CrossShardOptimizer(o)
         r = tf.distribute.cluster_resolver.TPUClusterResolver("t")
         d = tf.data.experimental.map_and_batch(f, 2)
         """
-    )  # tf_upgrade_v2 follows the aliases of the names it knows; the imports still resolve
+    )  # tf_upgrade_v2 follows the aliases of the names it knows: their imports go unused, and go
     assert result.manual == ()
+
+
+def test_an_alias_still_in_use_is_rebound_to_the_new_module():
+    result = migrate(
+        """
+        import tensorflow as tf
+        from tensorflow.contrib import cluster_resolver as contrib_cluster_resolver
+        resolver_module = contrib_cluster_resolver
+        """
+    )
+    assert body(result) == textwrap.dedent(
+        """\
+        import tensorflow as tf
+        contrib_cluster_resolver = tf.distribute.cluster_resolver
+        resolver_module = contrib_cluster_resolver
+        """
+    )
 
 
 def test_strings_comments_and_other_formatting_are_untouched():
