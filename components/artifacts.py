@@ -4,6 +4,8 @@ SPLIT_PREFIX = "Split-"
 TRAIN_SPLIT = "train"
 EVAL_SPLIT = "eval"
 TFRECORD_SUFFIX = ".tfrecord.gz"
+# Reading a split: ours end in .tfrecord.gz, a TFX ExampleGen's are data_tfrecord-*.gz.
+TFRECORD_GLOB = "*.gz"
 SCHEMA_FILE = "schema.json"
 STATS_FILE = "stats.json"
 # TFX's names (tensorflow_metadata Schema in text format; DatasetFeatureStatisticsList per split).

@@ -27,8 +27,9 @@ def _as_schema(schema: Schema | str) -> Schema:
 
 
 def feature_spec(schema: Schema | str, include_label: bool = True) -> dict:
-    """The tf.io.parse_example spec: VarLenFeature for numbers, FixedLenFeature for strings and
-    the label (required, no default)."""
+    """The tf.io.parse_example spec: VarLenFeature for features (absent and empty both read as
+    missing: prepare leaves a missing value out, a TFX ExampleGen writes an empty list) and
+    FixedLenFeature for the label (required, no default)."""
     schema = _as_schema(schema)
     spec = {}
     for column in schema.columns:
@@ -36,7 +37,7 @@ def feature_spec(schema: Schema | str, include_label: bool = True) -> dict:
             if include_label:
                 spec[column.name] = tf.io.FixedLenFeature([], _LABEL_DTYPES[column.type])
         elif column.type == "string":
-            spec[column.name] = tf.io.FixedLenFeature([], tf.string, default_value="")
+            spec[column.name] = tf.io.VarLenFeature(tf.string)
         else:
             spec[column.name] = tf.io.VarLenFeature(_NUMERIC_DTYPES[column.type])
     return spec
@@ -58,25 +59,29 @@ def parse_examples(
         if isinstance(value, tf.SparseTensor):
             # One value per example at most; scatter by row so an all-missing batch still
             # gives [batch] (to_dense would give [batch, 0]).
+            if value.dtype == tf.string:
+                missing, values = tf.constant(""), value.values
+            else:
+                missing = tf.constant(float("nan"), tf.float32)
+                values = tf.cast(value.values, tf.float32)
             value = tf.tensor_scatter_nd_update(
-                tf.fill(batch, tf.constant(float("nan"), tf.float32)),
-                value.indices[:, :1],
-                tf.cast(value.values, tf.float32),
+                tf.fill(batch, missing), value.indices[:, :1], values
             )
         features[name] = value
     return features
 
 
 def split_files(examples_dir: str, split: str) -> list[str]:
-    """Sorted TFRecord files of one split.
+    """Sorted gzip TFRecord files of one split: prepare's *.tfrecord.gz or a TFX ExampleGen's
+    data_tfrecord-*.gz.
 
     Raises:
         FileNotFoundError: naming the split directory when it has no files.
     """
-    pattern = f"{artifacts.split_dir(examples_dir, split)}/*{artifacts.TFRECORD_SUFFIX}"
+    pattern = f"{artifacts.split_dir(examples_dir, split)}/{artifacts.TFRECORD_GLOB}"
     files = sorted(tf.io.gfile.glob(pattern))
     if not files:
-        raise FileNotFoundError(f"no {artifacts.TFRECORD_SUFFIX} files match {pattern}")
+        raise FileNotFoundError(f"no gzip TFRecord files match {pattern}")
     return files
 
 

@@ -30,3 +30,15 @@ def default_serving_input_receiver_fn(schema: Schema):
         )
 
     return serving_input_receiver_fn
+
+
+def receiver_fn_for(model):
+    """The serving receiver fn of a trained_model.TrainedModel: its module's own
+    serving_input_receiver_fn when it has one, else the default tf.Example signatures."""
+    if model.module.serving_input_receiver_fn is None:
+        return default_serving_input_receiver_fn(model.schema)
+
+    def receiver_fn():  # called by the engine inside the export graph
+        return model.module.call_serving_input_receiver_fn(model.schema, model.params)
+
+    return receiver_fn

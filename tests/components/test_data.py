@@ -1,5 +1,6 @@
 """components.data over TFRecords written by prepare: conventions, batching, corrupt files."""
 
+import fnmatch
 import math
 import os
 from pathlib import Path
@@ -95,12 +96,32 @@ def test_unlabeled_input_fn_and_serving_parse_leave_the_label_out(examples):
     assert spec["y"] == tf.io.FixedLenFeature([], tf.string)
 
 
+def test_empty_value_lists_read_as_missing_like_absent_features(examples):
+    # A TFX ExampleGen writes a missing CSV cell as a feature with an empty value list.
+    out, _ = examples
+    example = tf.train.Example()
+    example.features.feature["s"].bytes_list.value[:] = []
+    example.features.feature["x"].float_list.value[:] = []
+    example.features.feature["n"].int64_list.value[:] = []
+    full = tf.train.Example()
+    full.features.feature["s"].bytes_list.value.append(b"a")
+    full.features.feature["x"].float_list.value.append(1.5)
+    parsed = data.parse_examples(
+        tf.constant([example.SerializeToString(), full.SerializeToString()]),
+        os.path.join(out, "schema.json"),
+        include_label=False,
+    )
+    assert parsed["s"].numpy().tolist() == [b"", b"a"]
+    assert math.isnan(parsed["x"].numpy()[0]) and abs(parsed["x"].numpy()[1] - 1.5) < 1e-6
+    assert math.isnan(parsed["n"].numpy()[0]) and math.isnan(parsed["n"].numpy()[1])
+
+
 def test_truncated_file_is_named(examples, tmp_path):
     out, _ = examples
     copy = tmp_path / "copy"
     for split in ("eval",):
         (copy / f"Split-{split}").mkdir(parents=True)
-        [name] = os.listdir(os.path.join(out, f"Split-{split}"))
+        [name] = fnmatch.filter(os.listdir(os.path.join(out, f"Split-{split}")), "*.gz")
         payload = Path(out, f"Split-{split}", name).read_bytes()
         (copy / f"Split-{split}" / name).write_bytes(payload[: len(payload) // 2])
     with pytest.raises(ValueError, match=f"{name}: corrupt or truncated gzip TFRecord"):

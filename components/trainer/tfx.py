@@ -1,0 +1,204 @@
+"""The Trainer's TFX face: `run_fn(fn_args)` for `tfx.components.Trainer(run_fn=...)`.
+
+TFX unpacks its artifacts into `FnArgs`; this unpacks FnArgs once into our trainer's arguments
+and calls `components.trainer.run`, then evaluates and writes the serving SavedModel:
+
+    * checkpoints, TensorBoard events (train and eval/), trainer.json and the schema.json /
+      stats.json copies go to `fn_args.model_run_dir`, which is a complete model dir for our
+      evaluator and exporter; a retried Trainer resumes from the checkpoints there;
+    * the SavedModel (signature `serving_default` on serialized tf.Examples, and
+      `classification` for TFMA with string labels) goes directly into
+      `fn_args.serving_model_dir`, where TFX's Evaluator and Pusher read it;
+    * `fn_args.base_model` (a previous Trainer's serving model) warm-starts a new model;
+    * `fn_args.schema_path` (SchemaGen's schema.pbtxt) gives the column types; without it the
+      examples must be a prepare output (schema.json, stats.json).
+
+`custom_config` (every key optional; an unknown key is an error):
+
+    label: the label column (required with a schema.pbtxt, which has no label);
+    model_module: a .py path or module name with `model_fn` (components.module_file's
+        contract); default: our tabular model (components.default_model);
+    params: hyperparameter overrides; train_batch_size (32), eval_batch_size (64),
+    iterations_per_loop (100 or "30s"), seed, save_checkpoints_steps, replicas, strategy,
+    use_tpu, tpu, num_shards: as for `components.trainer.run`.
+
+Example:
+    from tfx import v1 as tfx
+    trainer = tfx.components.Trainer(
+        run_fn="components.trainer.tfx.run_fn",
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(num_steps=300),
+        eval_args=tfx.proto.EvalArgs(num_steps=None),
+        custom_config={"label": "species"},
+    )
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+from typing import Any
+
+import tensorflow as tf
+
+from components import artifacts, tfx_data
+from components.trainer import run as train
+
+log = logging.getLogger("tpuest.trainer")
+_TRAIN_ARGS = (
+    "params",
+    "train_batch_size",
+    "iterations_per_loop",
+    "seed",
+    "save_checkpoints_steps",
+    "replicas",
+    "strategy",
+    "use_tpu",
+    "tpu",
+    "num_shards",
+)
+CUSTOM_CONFIG_KEYS = ("label", "model_module", "eval_batch_size", *_TRAIN_ARGS)
+DATA_DIR = "data"  # under model_run_dir: the schema.json / stats.json made for the examples
+
+
+def _examples_dir(patterns, split: str, field: str) -> str:
+    """The examples artifact behind FnArgs file patterns like URI/Split-train/*."""
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    if not patterns or len(patterns) != 1:
+        raise ValueError(
+            f"fn_args.{field} must name one examples artifact, got {patterns!r} "
+            "(give the Trainer a single examples channel)"
+        )
+    split_dir = posixpath.dirname(patterns[0].rstrip("/"))
+    expected = artifacts.SPLIT_PREFIX + split
+    if posixpath.basename(split_dir) != expected:
+        raise ValueError(
+            f"fn_args.{field} {patterns[0]!r} is not a {expected}/ directory: our trainer "
+            f"trains on the '{artifacts.TRAIN_SPLIT}' split and evaluates on "
+            f"'{artifacts.EVAL_SPLIT}' (set no custom splits in train_args / eval_args)"
+        )
+    return posixpath.dirname(split_dir)
+
+
+def _custom_config(fn_args) -> dict[str, Any]:
+    config = dict(getattr(fn_args, "custom_config", None) or {})
+    unknown = sorted(set(config) - set(CUSTOM_CONFIG_KEYS))
+    if unknown:
+        raise ValueError(
+            f"custom_config has unknown keys {unknown}; allowed: {sorted(CUSTOM_CONFIG_KEYS)}"
+        )
+    return config
+
+
+def _positive_steps(name: str, value) -> int | None:
+    if value in (None, 0):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"fn_args.{name} must be a positive int, got {value!r}")
+    return value
+
+
+def _warm_start_checkpoint(base_model: str | None) -> str | None:
+    """A previous Trainer's serving SavedModel -> its variables checkpoint (by variable name)."""
+    if not base_model:
+        return None
+    checkpoint = posixpath.join(base_model, "variables", "variables")
+    if not tf.io.gfile.exists(checkpoint + ".index"):
+        raise FileNotFoundError(
+            f"fn_args.base_model {base_model}: no SavedModel variables ({checkpoint}.index)"
+        )
+    return checkpoint
+
+
+def _place_saved_model(version_dir: str, serving_model_dir: str) -> None:
+    """Moves an exported SavedModel into serving_model_dir (replacing a retried attempt's)."""
+    if tf.io.gfile.exists(serving_model_dir):
+        tf.io.gfile.rmtree(serving_model_dir)
+    tf.io.gfile.makedirs(posixpath.dirname(serving_model_dir.rstrip("/")))
+    if "://" not in serving_model_dir:
+        os.replace(version_dir, serving_model_dir)
+        return
+    # Object stores cannot rename a directory: copy file by file, saved_model.pb last.
+    deferred = []
+    for folder, _, names in tf.io.gfile.walk(version_dir):
+        relative = posixpath.relpath(folder, version_dir)
+        target_folder = posixpath.normpath(posixpath.join(serving_model_dir, relative))
+        tf.io.gfile.makedirs(target_folder)
+        for name in names:
+            pair = (posixpath.join(folder, name), posixpath.join(target_folder, name))
+            if name.startswith("saved_model."):
+                deferred.append(pair)
+            else:
+                tf.io.gfile.copy(*pair, overwrite=True)
+    for source, target in deferred:
+        tf.io.gfile.copy(source, target, overwrite=True)
+    tf.io.gfile.rmtree(version_dir)
+
+
+def run_fn(fn_args) -> None:
+    """Trains, evaluates and exports the model TFX's Trainer asks for (see the module doc).
+
+    Raises:
+        ValueError: a bad FnArgs field or custom_config key (naming it), or bad user code.
+        FileNotFoundError: a base_model without variables, or examples without a schema.
+    """
+    config = _custom_config(fn_args)
+    train_steps = _positive_steps("train_steps", fn_args.train_steps)
+    if train_steps is None:
+        raise ValueError("fn_args.train_steps must be set (TrainArgs(num_steps=N))")
+    eval_steps = _positive_steps("eval_steps", getattr(fn_args, "eval_steps", None))
+    examples_dir = _examples_dir(fn_args.train_files, artifacts.TRAIN_SPLIT, "train_files")
+    if fn_args.eval_files:
+        eval_dir = _examples_dir(fn_args.eval_files, artifacts.EVAL_SPLIT, "eval_files")
+        if eval_dir != examples_dir:
+            raise ValueError(
+                f"fn_args.eval_files come from {eval_dir}, train_files from {examples_dir}: "
+                "our trainer reads both splits of one examples artifact"
+            )
+    model_dir = fn_args.model_run_dir
+    data_dir = tfx_data.write_data_files(
+        examples_dir,
+        f"{model_dir}/{DATA_DIR}",
+        schema_pbtxt=getattr(fn_args, "schema_path", None),
+        label=config.get("label"),
+    )
+    result = train(
+        examples_dir,
+        model_dir,
+        train_steps=train_steps,
+        data_dir=data_dir,
+        module_file_path=config.get("model_module"),
+        warm_start_from=_warm_start_checkpoint(getattr(fn_args, "base_model", None)),
+        **{key: config[key] for key in _TRAIN_ARGS if key in config},
+    )
+    from components import trained_model
+    from components.exporter.serving import receiver_fn_for
+
+    model = trained_model.load(model_dir)
+    batch_size = config.get("eval_batch_size", 64)
+    estimator = model.estimator(batch_size=batch_size)  # eval events under model_dir/eval
+    try:
+        if fn_args.eval_files:
+            metrics = estimator.evaluate(
+                model.input_fn(examples_dir, artifacts.EVAL_SPLIT), steps=eval_steps
+            )
+            log.info("eval at global_step %d: %s", result.global_step, _brief(metrics))
+        scratch = f"{model_dir}/export-tmp"
+        version_dir = estimator.export_saved_model(
+            scratch, receiver_fn_for(model), checkpoint_path=tf.train.latest_checkpoint(model_dir)
+        )
+    finally:
+        estimator.close()
+    if isinstance(version_dir, bytes):
+        version_dir = version_dir.decode()
+    _place_saved_model(version_dir, fn_args.serving_model_dir)
+    if tf.io.gfile.exists(scratch):
+        tf.io.gfile.rmtree(scratch)
+    log.info("serving model for TFX at %s", fn_args.serving_model_dir)
+
+
+def _brief(metrics: dict) -> str:
+    return ", ".join(f"{k} = {float(v):.4f}" for k, v in sorted(metrics.items()))

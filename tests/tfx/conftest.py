@@ -1,0 +1,42 @@
+"""TFX tests: they run in the TFX environment (docs/tfx.md); elsewhere they are skipped.
+
+The TFX test command sets TPUEST_REQUIRE_TFX=1, so there a missing or broken TFX install
+fails the run instead of skipping every test.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+try:
+    import tfx  # noqa: F401
+
+    _MISSING = None
+except ImportError as e:  # the main environment (TF 2.21) has no TFX
+    if os.environ.get("TPUEST_REQUIRE_TFX"):
+        raise
+    _MISSING = str(e)
+
+
+def pytest_collection_modifyitems(config, items):
+    if _MISSING is None:
+        return
+    skip = pytest.mark.skip(reason=f"TFX is not installed here ({_MISSING}); see docs/tfx.md")
+    here = os.path.dirname(os.path.abspath(__file__))
+    for item in items:
+        if str(item.fspath).startswith(here):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory) -> str:
+    """Our prepare output for the embedded penguins CSV (Split-train/, Split-eval/, schema.json,
+    stats.json, schema.pbtxt)."""
+    from components import prepare
+    from components.datasets import penguins_csv
+
+    out = str(tmp_path_factory.mktemp("prepared") / "examples")
+    prepare.run([penguins_csv()], out, label="species")
+    return out
