@@ -2,9 +2,12 @@
 vocabularies; mergeable, so chunks are counted where they are read.
 
 Histograms have HISTOGRAM_BUCKETS equal-width buckets from min to max (TFDV's "standard"
-histogram). Values are first counted in fine buckets (their float64 bits without the low 44,
-each 1/256 of a power of two wide), which merge exactly; a fine bucket goes to the histogram
-bucket holding its middle, so only values within 0.4% of a bucket edge can land beside it.
+histogram), counted like numpy.histogram. A column with at most EXACT_VALUES distinct values
+(years, counts, codes, rounded prices) keeps each value's count, so its histogram is exact.
+Beyond that its values are counted in fine buckets (the float64 bits without the low 40: a
+1/4096 slice of a power of two), which merge exactly; a fine bucket counts in the histogram
+bucket of its middle, so only values within 0.025% of their magnitude from a bucket edge can
+land in the bucket beside it.
 """
 
 from __future__ import annotations
@@ -22,21 +25,31 @@ VOCABULARY_CAP = 1000
 # Distinct strings tracked exactly per column; beyond this new values are counted as "other".
 MAX_TRACKED = 100_000
 HISTOGRAM_BUCKETS = 10
-_FINE_SHIFT = np.uint64(44)
-_FINE_MIDDLE = np.uint64(1 << 43)
+EXACT_VALUES = 10_000
+_FINE_SHIFT = np.uint64(40)
+_FINE_MIDDLE = np.uint64(1 << 39)
 _FLUSH = 4096
 
 
-class _Numbers:
-    """count/mean/M2/min/max/zeros and fine buckets, with values buffered and folded in
-    exactly (math.fsum)."""
+def _fine_counts(values: np.ndarray, counts) -> collections.Counter:
+    keys = values.astype(np.float64).view(np.uint64) >> _FINE_SHIFT
+    fine: collections.Counter = collections.Counter()
+    for key, n in zip(keys.tolist(), counts):
+        fine[key] += n
+    return fine
 
-    __slots__ = ("count", "mean", "m2", "low", "high", "zeros", "fine", "buffer")
+
+class _Numbers:
+    """count/mean/M2/min/max/zeros and value (or fine bucket) counts, with values buffered and
+    folded in exactly (math.fsum)."""
+
+    __slots__ = ("count", "mean", "m2", "low", "high", "zeros", "exact", "fine", "buffer")
 
     def __init__(self):
         self.count, self.mean, self.m2, self.zeros = 0, 0.0, 0.0, 0
         self.low = self.high = None
-        self.fine: collections.Counter = collections.Counter()
+        self.exact: collections.Counter | None = collections.Counter()
+        self.fine: collections.Counter | None = None
         self.buffer: list = []
 
     def fold(self):
@@ -51,10 +64,23 @@ class _Numbers:
         deviations = list(map(operator.sub, values, itertools.repeat(mean, n)))
         m2 = math.fsum(map(operator.mul, deviations, deviations))
         self.merge(n, mean, m2)
-        bits = np.asarray(values, dtype=np.float64).view(np.uint64)
-        self.zeros += int(np.count_nonzero((bits << np.uint64(1)) == 0))  # 0.0 and -0.0
-        keys, counts = np.unique(bits >> _FINE_SHIFT, return_counts=True)
-        self.fine.update(dict(zip(keys.tolist(), counts.tolist())))
+        array = np.asarray(values, dtype=np.float64)
+        self.zeros += int(np.count_nonzero(array == 0))
+        distinct, counts = np.unique(array, return_counts=True)
+        self._add_counts(distinct, counts.tolist())
+
+    def _add_counts(self, distinct: np.ndarray, counts: list) -> None:
+        if self.exact is not None:
+            self.exact.update(dict(zip(distinct.tolist(), counts)))
+            if len(self.exact) <= EXACT_VALUES:
+                return
+            self._to_fine()
+            return
+        self.fine.update(_fine_counts(distinct, counts))
+
+    def _to_fine(self) -> None:
+        exact, self.exact = self.exact, None
+        self.fine = _fine_counts(np.fromiter(exact, np.float64, len(exact)), exact.values())
 
     def merge(self, n: int, mean: float, m2: float):
         # Chan et al.'s pairwise update: exact enough to merge any number of partial results.
@@ -67,28 +93,43 @@ class _Numbers:
     def merge_from(self, other: _Numbers):
         other.fold()
         self.fold()
-        if other.count:
-            self.merge(other.count, other.mean, other.m2)
-            self.low = other.low if self.low is None else min(self.low, other.low)
-            self.high = other.high if self.high is None else max(self.high, other.high)
-            self.zeros += other.zeros
+        if not other.count:
+            return
+        self.merge(other.count, other.mean, other.m2)
+        self.low = other.low if self.low is None else min(self.low, other.low)
+        self.high = other.high if self.high is None else max(self.high, other.high)
+        self.zeros += other.zeros
+        if other.exact is not None:
+            exact = other.exact
+            self._add_counts(np.fromiter(exact, np.float64, len(exact)), list(exact.values()))
+        else:
+            if self.exact is not None:
+                self._to_fine()
             self.fine.update(other.fine)
 
     def histogram(self) -> list[dict]:
         """[{"low", "high", "count"}] of HISTOGRAM_BUCKETS equal-width buckets (one if min == max)."""
+        self.fold()
         if not self.count:
             return []
         low, high = float(self.low), float(self.high)
         if low == high:
             return [{"low": low, "high": high, "count": self.count}]
         width = (high - low) / HISTOGRAM_BUCKETS
-        counts = [0] * HISTOGRAM_BUCKETS
-        keys = np.fromiter(self.fine, dtype=np.uint64, count=len(self.fine))
-        middles = ((keys << _FINE_SHIFT) | _FINE_MIDDLE).view(np.float64)
-        index = np.clip(((middles - low) / width).astype(np.int64), 0, HISTOGRAM_BUCKETS - 1)
-        for i, n in zip(index.tolist(), self.fine.values()):
-            counts[i] += n
         edges = [low + i * width for i in range(HISTOGRAM_BUCKETS)] + [high]
+        if self.exact is not None:
+            points = np.fromiter(self.exact, np.float64, len(self.exact))
+            weights = list(self.exact.values())
+        else:
+            keys = np.fromiter(self.fine, np.uint64, len(self.fine))
+            points = ((keys << _FINE_SHIFT) | _FINE_MIDDLE).view(np.float64)
+            weights = list(self.fine.values())
+        # numpy.histogram's rule: [edge, next edge), the last bucket closed.
+        index = np.searchsorted(np.array(edges), points, side="right") - 1
+        index = np.clip(index, 0, HISTOGRAM_BUCKETS - 1)
+        counts = [0] * HISTOGRAM_BUCKETS
+        for i, n in zip(index.tolist(), weights):
+            counts[i] += n
         return [
             {"low": edges[i], "high": edges[i + 1], "count": counts[i]}
             for i in range(HISTOGRAM_BUCKETS)

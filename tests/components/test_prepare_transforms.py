@@ -6,6 +6,7 @@ import json
 import random
 
 import apache_beam as beam
+import numpy as np
 import pytest
 import tensorflow as tf
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
@@ -351,3 +352,32 @@ def test_chunks_of_json_lines_and_of_compressed_files(tmp_path):
     packed.write_bytes(gzip.compress(QUOTED_CSV))
     chunks, got = chunk_records(str(packed), "csv", 1, 1 << 18)
     assert len(chunks) == 1 and got == QUOTED_RECORDS
+
+
+def _histogram(parts):
+    acc = stats_lib._Numbers()
+    for values in parts:
+        part = stats_lib._Numbers()
+        part.buffer += values
+        acc.merge_from(part)
+    return acc.histogram()
+
+
+@pytest.mark.parametrize("distinct", ["few", "many"])
+def test_histograms_count_like_numpy_and_merge_in_any_order(distinct):
+    rng = np.random.default_rng(3)
+    if distinct == "few":  # exact value counts: identical to numpy, edges included
+        values = rng.integers(2007, 2010, 5000).astype(float).tolist() + [2007.2, 2008.0]
+    else:  # more than EXACT_VALUES distinct: fine buckets
+        values = (rng.lognormal(3, 1, 3 * stats_lib.EXACT_VALUES) - 20).tolist()
+    parts = [values[i::3] for i in range(3)]
+    buckets = _histogram(parts)
+    assert buckets == _histogram(parts[::-1])
+    edges = np.array([b["low"] for b in buckets] + [buckets[-1]["high"]])
+    expected, _ = np.histogram(np.array(values), bins=edges)
+    got = [b["count"] for b in buckets]
+    assert sum(got) == len(values) and len(got) == stats_lib.HISTOGRAM_BUCKETS
+    array = np.array(values)
+    near = sum(int(np.sum(np.abs(array - e) <= 3e-4 * abs(e))) for e in edges)
+    off = sum(abs(int(a) - b) for a, b in zip(expected, got))
+    assert off == 0 if distinct == "few" else off <= 2 * near < len(values) / 100
