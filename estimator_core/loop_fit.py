@@ -105,6 +105,8 @@ def check_fits_loop(graph: tf.Graph, body_graphs) -> None:
         v1.GraphKeys.LOCAL_VARIABLES
     ):
         initializer = getattr(variable, "initializer", None)
+        if isinstance(initializer, tf.Tensor):  # a ref variable's assign
+            initializer = initializer.op
         if initializer is None or not _inside(initializer, graph):
             continue
         name = variable.op.name
