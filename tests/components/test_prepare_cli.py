@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from pipelines.tpuest import main
 from components.datasets import penguins_csv
+from pipelines.tpuest import main
 
 
 def test_prepare_penguins_from_the_cli(tmp_path, capsys):
@@ -17,7 +17,14 @@ def test_prepare_penguins_from_the_cli(tmp_path, capsys):
     assert main(argv) == 0
     stats = json.loads((out / "stats.json").read_text())
     assert stats["num_rows"]["input"] == 344 and set(stats["num_rows"]) >= {"train", "eval", "test"}
-    assert f"Examples at {out}" in capsys.readouterr().out
+    printed = capsys.readouterr().out.splitlines()  # the run summary
+    assert printed[0].startswith(f"Examples at {out}: train=")
+    assert "(344 rows read from 1 file(s) in " in printed[0]
+    assert printed[1:] == [
+        "  dead letters: 0",
+        f"  schema: {out}/schema.json (TFX: {out}/schema.pbtxt)",
+        f"  statistics: {out}/stats.json (TFX: {out}/Split-<split>/FeatureStats.pb)",
+    ]
     assert main(argv) == 1  # the output is not empty now
     assert "exists and is not empty" in capsys.readouterr().err
     assert main([*argv, "--overwrite"]) == 0

@@ -55,7 +55,7 @@ def doc_cwd(tmp_path, monkeypatch):
 
 def test_the_document_has_the_examples_it_should():
     commands = tpuest_commands()
-    assert [c[0] for c in commands].count("prepare") == 2  # Dataflow and Flink
+    assert [c[0] for c in commands].count("prepare") == 3  # a local job service, Dataflow, Flink
     assert all(
         any(a.startswith("--beam-option=--runner=") for a in c)
         for c in commands
