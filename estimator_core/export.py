@@ -28,24 +28,49 @@ def _as_dict(value, default_key: str) -> dict:
     return {default_key: value}
 
 
+def _check_tensor(value, what: str) -> None:
+    if not isinstance(value, (tf.Tensor, tf.SparseTensor)):
+        raise ValueError(f"{what} must be a Tensor or SparseTensor, got {type(value).__name__}")
+
+
 class ServingInputReceiver:
-    """What serving feeds (`receiver_tensors`) and the features model_fn gets (`features`)."""
+    """What serving feeds (`receiver_tensors`) and the features model_fn gets (`features`).
+
+    As the original's: a single feature tensor is wrapped as `{"feature": tensor}`, so model_fn
+    always gets a dict here; use TensorServingInputReceiver to hand model_fn the bare tensor.
+    """
 
     def __init__(self, features, receiver_tensors, receiver_tensors_alternatives=None):
         if features is None or receiver_tensors is None:
             raise ValueError("ServingInputReceiver needs both features and receiver_tensors")
-        self.features = features if isinstance(features, dict) else {"feature": features}
-        self._single_feature = not isinstance(features, dict)
+        self.features = _as_dict(features, "feature")
         self.receiver_tensors = _as_dict(receiver_tensors, "input")
+        if receiver_tensors_alternatives is not None and not isinstance(
+            receiver_tensors_alternatives, dict
+        ):
+            raise ValueError(
+                "receiver_tensors_alternatives must be a dict of name -> tensor(s), got "
+                f"{type(receiver_tensors_alternatives).__name__}"
+            )
         self.receiver_tensors_alternatives = {
             name: _as_dict(tensors, "input")
             for name, tensors in (receiver_tensors_alternatives or {}).items()
         }
 
-    @property
-    def model_features(self):
-        """Features as model_fn should see them (a bare tensor stays bare)."""
-        return self.features["feature"] if self._single_feature else self.features
+
+class TensorServingInputReceiver(ServingInputReceiver):
+    """A receiver for a model_fn whose `features` is one Tensor or SparseTensor, not a dict.
+
+    `features` reaches model_fn as is; `receiver_tensors` (and each alternative) is still named
+    as a dict in the signatures (a bare tensor is called "input").
+    """
+
+    def __init__(self, features, receiver_tensors, receiver_tensors_alternatives=None):
+        if features is None:
+            raise ValueError("TensorServingInputReceiver needs features")
+        _check_tensor(features, "TensorServingInputReceiver features")
+        super().__init__(features, receiver_tensors, receiver_tensors_alternatives)
+        self.features = features
 
 
 class ExportOutput:
@@ -213,7 +238,7 @@ def export_saved_model(
             raise ValueError(
                 f"serving_input_receiver_fn must return a ServingInputReceiver, got {type(receiver).__name__}"
             )
-        spec = ctx.call_model_fn(receiver.model_features, None, ModeKeys.PREDICT, exporting=True)
+        spec = ctx.call_model_fn(receiver.features, None, ModeKeys.PREDICT, exporting=True)
         spec = validate_spec(spec, ModeKeys.PREDICT, exporting=True)
         export_outputs = spec.export_outputs or default_export_outputs(spec.predictions)
         defs = signature_defs(export_outputs, receiver)

@@ -10,6 +10,7 @@ from estimator_core.export import (
     PredictOutput,
     RegressionOutput,
     ServingInputReceiver,
+    TensorServingInputReceiver,
     build_parsing_serving_input_receiver_fn,
     build_raw_serving_input_receiver_fn,
 )
@@ -138,3 +139,43 @@ def test_export_outputs_alone_are_enough_to_export(tmp_path, trained):
 def test_receiver_validation():
     with pytest.raises(ValueError, match="features and receiver_tensors"):
         ServingInputReceiver(None, None)
+
+
+def bare_tensor_model_fn(features, labels, mode, params):
+    """The linear model, for a model_fn whose features are one tensor (not a dict)."""
+    assert isinstance(features, tf.Tensor), f"model_fn got {type(features).__name__}"
+    return linear_model_fn({"x": features}, labels, mode, params)
+
+
+def test_tensor_receiver_hands_model_fn_the_bare_tensor_and_serves(tmp_path, trained):
+    def receiver_fn():
+        images = v1.placeholder(tf.float32, [None, 4], name="images")
+        scaled = images * 2.0
+        return TensorServingInputReceiver(
+            scaled, images, receiver_tensors_alternatives={"scaled": {"scaled": scaled}}
+        )
+
+    est = estimator(trained, model_fn=bare_tensor_model_fn)
+    loaded = tf.saved_model.load(est.export_saved_model(str(tmp_path / "exp"), receiver_fn))
+    assert set(loaded.signatures) == {"serving_default", "serving_default:scaled"}
+    x, _ = data(n=5, seed=4)
+    w, b = est.get_variable_value(["w", "b"])
+    served = loaded.signatures["serving_default"](input=tf.constant(x))["logits"].numpy()
+    np.testing.assert_allclose(served, (2.0 * x) @ w + b, rtol=1e-5, atol=1e-6)
+    fed_downstream = loaded.signatures["serving_default:scaled"](scaled=tf.constant(x))
+    np.testing.assert_allclose(fed_downstream["logits"].numpy(), x @ w + b, rtol=1e-5, atol=1e-6)
+
+
+def test_serving_receiver_wraps_a_single_feature_in_a_dict_as_the_original():
+    with tf.Graph().as_default():
+        t = v1.placeholder(tf.float32, [None, 4])
+        plain = ServingInputReceiver(t, {"x": t})
+        assert plain.features == {"feature": t} and plain.receiver_tensors == {"x": t}
+        bare = TensorServingInputReceiver(t, t)
+        assert bare.features is t and bare.receiver_tensors == {"input": t}
+        sparse = v1.sparse_placeholder(tf.int64)
+        assert TensorServingInputReceiver(sparse, {"ids": sparse}).features is sparse
+        with pytest.raises(ValueError, match="features must be a Tensor or SparseTensor, got dict"):
+            TensorServingInputReceiver({"x": t}, t)
+        with pytest.raises(ValueError, match="receiver_tensors_alternatives must be a dict"):
+            ServingInputReceiver(t, t, receiver_tensors_alternatives=[t])

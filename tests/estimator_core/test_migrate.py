@@ -54,6 +54,10 @@ RULES = [
         "r = tf.estimator.export.ServingInputReceiver(f, f)",
         "r = estimator_core.export.ServingInputReceiver(f, f)",
     ),
+    (
+        "r = tf.estimator.export.TensorServingInputReceiver(features=i, receiver_tensors=b)",
+        "r = estimator_core.export.TensorServingInputReceiver(features=i, receiver_tensors=b)",
+    ),
     ("t = tf.estimator.TrainSpec(i, max_steps=3)", "t = estimator_core.TrainSpec(i, max_steps=3)"),
     # flags and app
     ("flags = tf.flags", "flags = tf.compat.v1.flags"),
