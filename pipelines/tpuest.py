@@ -25,6 +25,8 @@ SUBCOMMANDS = {
 }
 # Subcommands that never import TensorFlow (Beam-only prepare).
 WITHOUT_TENSORFLOW = {"prepare"}
+# Subcommands that import TensorFlow only to run: their --help and argument errors stay fast.
+TENSORFLOW_TO_RUN = {"check-model", "migrate"}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -76,10 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _setup_environment(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    if command not in WITHOUT_TENSORFLOW:
+    if command not in WITHOUT_TENSORFLOW | TENSORFLOW_TO_RUN:
         quiet.import_tensorflow()
     parser = build_parser(command)
     args = parser.parse_args(argv)
+    if command in TENSORFLOW_TO_RUN:
+        quiet.import_tensorflow()
     _setup_logging(args.verbose)
     try:
         return int(args.func(args) or 0)

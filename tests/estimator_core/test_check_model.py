@@ -1,5 +1,7 @@
 """tpuest check-model: read-only, the same findings as tpuest migrate, exit 1 when any."""
 
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -64,3 +66,29 @@ def test_check_model_exits_0_on_migrated_code_and_takes_module_names(
     with pytest.raises(SystemExit) as exit_info:
         main(["check-model", "project.no_such_module"])
     assert exit_info.value.code == 2
+
+
+HELP_WITHOUT_TF = """
+import sys
+from pipelines.tpuest import main
+for argv in (["check-model", "--help"], ["migrate", "--help"], ["migrate", "missing.py"]):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+print("tensorflow imported:", "tensorflow" in sys.modules)
+"""
+
+
+def test_help_and_argument_errors_do_not_import_tensorflow(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", HELP_WITHOUT_TF],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=True,
+    )
+    assert "usage: tpuest check-model" in done.stdout and "usage: tpuest migrate" in done.stdout
+    assert "missing.py does not exist" in done.stderr
+    assert done.stdout.strip().endswith("tensorflow imported: False"), done.stdout
