@@ -142,6 +142,41 @@ def apply_warm_start(settings: WarmStartSettings) -> WarmStarted | None:
     return WarmStarted(ckpt, tuple(v.op.name for v in matched), tuple(unmatched))
 
 
+def _restore_feeding(op, depth: int = 4):
+    """The RestoreV2 op an initializer assigns from (through identities), or None."""
+    for tensor in op.inputs:
+        if tensor.op.type in ("RestoreV2", "Restore"):
+            return tensor.op
+        if depth and tensor.op.type in ("Identity", "Reshape", "Cast"):
+            found = _restore_feeding(tensor.op, depth - 1)
+            if found is not None:
+                return found
+    return None
+
+
+def checkpoint_initialized(variables) -> dict[str, str]:
+    """{variable name: checkpoint} for variables whose initializer restores from a checkpoint:
+    what tf.compat.v1.train.init_from_checkpoint wired, in model_fn, scaffold_fn or a warm start.
+    """
+    found = {}
+    for variable in variables:
+        parts = getattr(variable, "values", None)  # a mirrored variable: its first copy
+        initializer = getattr(parts[0] if parts else variable, "initializer", None)
+        if isinstance(initializer, tf.Tensor):  # a ref variable's assign
+            initializer = initializer.op
+        if initializer is None:
+            continue
+        restore = _restore_feeding(initializer)
+        if restore is not None:
+            prefix = tf.get_static_value(restore.inputs[0])
+            if hasattr(prefix, "item"):  # a 0-d array of bytes
+                prefix = prefix.item()
+            if isinstance(prefix, bytes):
+                prefix = prefix.decode()
+            found[variable.op.name] = str(prefix) if prefix is not None else "a checkpoint"
+    return found
+
+
 def variable_names(model_dir: str) -> list[str]:
     ckpt = latest_checkpoint(model_dir)
     if ckpt is None:

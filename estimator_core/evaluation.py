@@ -161,7 +161,7 @@ def run_evaluate(
             if np.ndim(v) == 0
         ),
     )
-    _write_eval_summaries(eval_dir(ctx.model_dir, name), result)
+    _write_eval_summaries(eval_dir(ctx.model_dir, name), result, checkpoint)
     return result
 
 
@@ -172,12 +172,15 @@ def _to_python(value):
     return array
 
 
-def _write_eval_summaries(directory: str, result: dict) -> None:
+def _write_eval_summaries(directory: str, result: dict, checkpoint: str) -> None:
     scalars = [
         v1.Summary.Value(tag=key, simple_value=float(value))
         for key, value in sorted(result.items())
         if key != "global_step" and isinstance(value, (int, float))
     ]
+    # As the original: which checkpoint these numbers belong to, as a string tensor.
+    path = tf.make_tensor_proto(checkpoint, dtype=tf.string)
+    scalars.append(v1.Summary.Value(tag="checkpoint_path", tensor=path))
     # One cached writer per directory: opening and closing an event file per call cost more
     # than a small evaluation itself.
     with tf.Graph().as_default():

@@ -39,6 +39,7 @@ class LoopReportHook(v1.train.SessionRunHook):
         save_summary_steps: int,
         log_step_count_steps: int,
         total_steps: int | None = None,
+        batch_size: int | None = None,
     ):
         self._outputs = outputs
         self._global_step = global_step
@@ -46,6 +47,7 @@ class LoopReportHook(v1.train.SessionRunHook):
         self._save_summary_steps = save_summary_steps
         self._log_every = log_step_count_steps
         self.total_steps = total_steps
+        self._batch_size = batch_size
         self._last_log_step = None
         self._last_summary_step = None
         self.last_loss = None
@@ -56,6 +58,7 @@ class LoopReportHook(v1.train.SessionRunHook):
         self._last_log_step = self._last_summary_step = step
         self._last_log_time = self._start_time = time.monotonic()
         self._start_step = step
+        self._first_loop = True  # logged and summarized whatever the cadence, as the original
 
     def before_run(self, run_context):
         return v1.train.SessionRunArgs(self._outputs)
@@ -71,6 +74,9 @@ class LoopReportHook(v1.train.SessionRunHook):
         now = time.monotonic()
         if now > self._start_time:
             self.steps_per_sec = (step - self._start_step) / (now - self._start_time)
+        first, self._first_loop = self._first_loop, False
+        if first:
+            log.info("loss = %.6g, step = %d", loss, step)
         if step - self._last_log_step >= self._log_every:
             rate = (step - self._last_log_step) / max(now - self._last_log_time, 1e-9)
             eta = ""
@@ -79,8 +85,11 @@ class LoopReportHook(v1.train.SessionRunHook):
             log.info("global_step %d: loss = %.6g (%.1f steps/s%s)", step, loss, rate, eta)
             if self._writer is not None:
                 self._write_scalar("global_step/sec", rate, step)
+                if self._batch_size:
+                    self._write_scalar("examples/sec", rate * self._batch_size, step)
             self._last_log_step, self._last_log_time = step, now
-        if self._writer is not None and step - self._last_summary_step >= self._save_summary_steps:
+        due = step - self._last_summary_step >= self._save_summary_steps
+        if self._writer is not None and (first or due):
             self._write_scalar("loss", loss, step)
             if out["summary"]:
                 self._writer.add_summary(out["summary"], step)

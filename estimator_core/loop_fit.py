@@ -95,7 +95,9 @@ def _inside(op: tf.Operation, graph: tf.Graph) -> bool:
 
 
 def _restores_from_checkpoint(op: tf.Operation) -> bool:
-    return any(t.op.type in ("RestoreV2", "Restore") for t in op.inputs)
+    from estimator_core.checkpoints import _restore_feeding
+
+    return _restore_feeding(op) is not None
 
 
 def check_fits_loop(graph: tf.Graph, body_graphs) -> None:

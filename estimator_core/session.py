@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
+from estimator_core.checkpoints import checkpoint_initialized
+
 log = logging.getLogger("estimator_core")
 
 v1 = tf.compat.v1
@@ -164,6 +166,7 @@ def _prepare(graph, scaffold, checkpoint_path, config_proto, target, warm_starte
     session = v1.Session(target=target, graph=graph, config=config_proto)
     try:
         names = sorted(v.op.name for v in v1.global_variables())
+        from_checkpoints = checkpoint_initialized(v1.global_variables())
         restored = None
         if checkpoint_path:
             restored = _restore_first_readable(session, scaffold.saver, checkpoint_path)
@@ -172,7 +175,7 @@ def _prepare(graph, scaffold, checkpoint_path, config_proto, target, warm_starte
             session.run(scaffold.init_op, feed_dict=scaffold.init_feed_dict)
             if scaffold.init_fn is not None:
                 scaffold.init_fn(session)
-        _report_origins(names, restored, warm_started)
+        _report_origins(names, restored, warm_started, from_checkpoints)
         if scaffold.local_init_op is not None:
             session.run(scaffold.local_init_op, feed_dict=scaffold.local_init_feed_dict)
     except BaseException:
@@ -181,18 +184,25 @@ def _prepare(graph, scaffold, checkpoint_path, config_proto, target, warm_starte
     return session
 
 
-def _report_origins(names: list[str], restored: str | None, warm_started) -> None:
-    """Logs where every variable's value came from: one INFO summary, one DEBUG line each."""
-    warm = set(warm_started.variables) if warm_started is not None else set()
+def _report_origins(names: list[str], restored, warm_started, from_checkpoints=None) -> None:
+    """Logs where every variable's value came from: one INFO summary, one DEBUG line each.
+
+    Warm-started: by warm_start_from, or by init_from_checkpoint calls in model_fn or
+    scaffold_fn (`from_checkpoints`: {variable: checkpoint}).
+    """
+    warm = dict(from_checkpoints or {})
+    if warm_started is not None:
+        warm.update({name: warm_started.source for name in warm_started.variables})
     missing = set(warm_started.missing) if warm_started is not None else set()
-    counts = {"restored": 0, "warm": 0, "fresh": 0}
+    counts = {"restored": 0, "fresh": 0}
+    warm_counts: dict[str, int] = {}
     for name in names:
         if restored:
             counts["restored"] += 1
             origin = f"restored from {restored}"
         elif name in warm:
-            counts["warm"] += 1
-            origin = f"warm-started from {warm_started.source}"
+            warm_counts[warm[name]] = warm_counts.get(warm[name], 0) + 1
+            origin = f"warm-started from {warm[name]}"
         else:
             counts["fresh"] += 1
             origin = "freshly initialized"
@@ -204,11 +214,12 @@ def _report_origins(names: list[str], restored: str | None, warm_started) -> Non
         if restored
         else "restored 0 variables (no checkpoint)"
     )
-    warm_part = (
-        f"warm-started {counts['warm']} from {warm_started.source}"
-        if warm_started is not None
-        else "warm-started 0"
-    )
+    if warm_counts:
+        warm_part = "warm-started " + ", ".join(
+            f"{n} from {source}" for source, n in sorted(warm_counts.items())
+        )
+    else:
+        warm_part = "warm-started 0"
     log.info("%s; %s; freshly initialized %d", restore_part, warm_part, counts["fresh"])
 
 

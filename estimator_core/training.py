@@ -109,6 +109,7 @@ def _build_live(
             summary_writer=writer,
             save_summary_steps=config.save_summary_steps,
             log_step_count_steps=config.log_step_count_steps,
+            batch_size=ctx.batch_size(ModeKeys.TRAIN),
         )
         all_hooks = [report, *(hooks or ()), *tg.spec_hooks]
         for hook in all_hooks:
@@ -225,6 +226,8 @@ def _train(
         session.close()
     if preemption.requested:
         log.warning("preempted: stopped at global_step %d with a checkpoint saved", final)
+    if report.last_loss is not None:
+        log.info("Loss for final step: %s.", report.last_loss)
     return {
         "global_step": final,
         "loss": report.last_loss,
