@@ -14,17 +14,24 @@ import subprocess
 import sys
 
 
-def measure(python: str, steps: int = 1000, rounds: int = 10) -> dict:
-    """Runs this file under the legacy `python` and returns its measurements."""
+def measure(python: str, steps: int = 1000, rounds: int = 10, variant: str = "fits") -> dict:
+    """Runs this file under the legacy `python` and returns its measurements.
+
+    `variant="fallback"` gives the MLP's variables initial values computed in model_fn
+    (`tf.Variable(initializer(shape))`), the form the engine trains outside its in-graph loop.
+    """
     proc = subprocess.run(
-        [python, __file__, str(steps), str(rounds)], capture_output=True, text=True, timeout=1800
+        [python, __file__, str(steps), str(rounds), variant],
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"legacy peer failed under {python}: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _run(steps: int, rounds: int) -> dict:  # executed under TensorFlow 2.15
+def _run(steps: int, rounds: int, variant: str = "fits") -> dict:  # under TensorFlow 2.15
     import os
     import tempfile
     import time
@@ -38,16 +45,18 @@ def _run(steps: int, rounds: int) -> dict:  # executed under TensorFlow 2.15
     rng = np.random.RandomState(0)
     x, y = rng.rand(4096, 784).astype("float32"), rng.randint(0, 10, 4096).astype("int32")
 
+    def variable(name, shape, init):
+        if variant == "fallback":
+            return tf.Variable(init(shape), name=name)
+        return v1.get_variable(name, shape, initializer=init)
+
     def model_fn(features, labels, mode, params):
         init = v1.glorot_uniform_initializer(seed=0)
         h = features
         for i, units in enumerate((256, 256)):
-            w = v1.get_variable(f"w{i}", [h.shape[1], units], initializer=init)
-            h = tf.nn.relu(
-                tf.matmul(h, w)
-                + v1.get_variable(f"b{i}", [units], initializer=v1.zeros_initializer())
-            )
-        logits = tf.matmul(h, v1.get_variable("w_out", [256, 10], initializer=init))
+            w = variable(f"w{i}", [h.shape[1], units], init)
+            h = tf.nn.relu(tf.matmul(h, w) + variable(f"b{i}", [units], v1.zeros_initializer()))
+        logits = tf.matmul(h, variable("w_out", [256, 10], init))
         loss = v1.losses.sparse_softmax_cross_entropy(labels, logits)
         op = v1.train.AdamOptimizer(1e-3).minimize(loss, global_step=v1.train.get_global_step())
 
@@ -106,4 +115,5 @@ def _run(steps: int, rounds: int) -> dict:  # executed under TensorFlow 2.15
 
 
 if __name__ == "__main__":
-    print(json.dumps(_run(int(sys.argv[1]), int(sys.argv[2]))))
+    variant = sys.argv[3] if len(sys.argv) > 3 else "fits"
+    print(json.dumps(_run(int(sys.argv[1]), int(sys.argv[2]), variant)))
