@@ -29,6 +29,8 @@ class LocalRunResult:
     blessed: bool
     blessing_dir: str
     pushed_dir: str | None
+    model_run_dir: str  # the Trainer's checkpoints and TensorBoard events (a model dir of ours)
+    examples_dir: str
 
 
 def _newest_output(pipeline_root: str, component: str, key: str) -> str:
@@ -79,6 +81,8 @@ def run_local(
         blessed=os.path.exists(os.path.join(blessing_dir, artifacts.BLESSED)),
         blessing_dir=blessing_dir,
         pushed_dir=os.path.join(serving_dir, pushed[-1]) if pushed else None,
+        model_run_dir=_newest_output(pipeline_root, "Trainer", "model_run"),
+        examples_dir=_newest_output(pipeline_root, "CsvExampleGen", "examples"),
     )
 
 
@@ -160,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = run_local(args.root, **common)
             print(f"{'BLESSED' if result.blessed else 'NOT BLESSED'}: {result.blessing_dir}")
             print(f"pushed: {result.pushed_dir}" if result.pushed_dir else "pushed: nothing")
+            print(f"model run (tensorboard --logdir): {result.model_run_dir}")
         else:
             path = compile_kubeflow(
                 args.output,

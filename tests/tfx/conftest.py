@@ -40,3 +40,17 @@ def prepared(tmp_path_factory) -> str:
     out = str(tmp_path_factory.mktemp("prepared") / "examples")
     prepare.run([penguins_csv()], out, label="species")
     return out
+
+
+@pytest.fixture(scope="session")
+def tfx_runs(tmp_path_factory):
+    """The TFX pipeline run three times on LocalDagRunner in one root (one MLMD store):
+    a first run, a second judged against the first, and a worse third (1 training step)."""
+    from pipelines.tfx_run import run_local
+
+    root = str(tmp_path_factory.mktemp("tfx") / "root")
+    seed = {"custom_config": {"seed": 0}}
+    first = run_local(root, train_steps=300, thresholds=["accuracy>=0.9"], **seed)
+    second = run_local(root, train_steps=300, thresholds=["accuracy>=0.9"], **seed)
+    worse = run_local(root, train_steps=1, thresholds=["accuracy>=0.0"], **seed)
+    return first, second, worse
