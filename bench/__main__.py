@@ -51,7 +51,11 @@ def _plot(train: dict, path: str) -> None:
     plt.close(figure)
 
 
-def _results_md(train, evalpred, memory, replicas, round_times, penguins, pipeline, prep) -> str:
+def _results_md(
+    train, evalpred, memory, replicas, round_times, penguins, pipeline, prep, fallback
+) -> str:
+    from bench import fallback_throughput
+
     lines = [
         "# Benchmark results",
         "",
@@ -88,6 +92,7 @@ def _results_md(train, evalpred, memory, replicas, round_times, penguins, pipeli
             1 - train[100]["steps_per_sec"]["engine"] / train[1000]["steps_per_sec"]["engine"]
         )
         lines += ["", f"Host-loop overhead at iterations_per_loop=100 (vs 1000): {overhead:.1%}."]
+    lines += ["", *fallback_throughput.results_lines(fallback)]
     engine_secs = round_times["engine (persistent graphs)"]
     lines += [
         "",
@@ -194,6 +199,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from bench import (
         eval_predict,
+        fallback_throughput,
         memory,
         penguins_input,
         pipeline_steps,
@@ -220,6 +226,9 @@ def main(argv=None) -> int:
             "1" if args.quick else "5",
             *legacy,
         ]
+    )
+    fallback = fallback_throughput.main(
+        ["--steps", "300" if args.quick else "1000", "--repeats", repeats, *legacy]
     )
     round_times = rounds.main(legacy)
     # A call takes ~0.1 s and its time varies ~2x from call to call: more repeats than training.
@@ -252,7 +261,9 @@ def main(argv=None) -> int:
         _plot(train, os.path.join(HERE, "steps_vs_iterations.png"))
         with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
             f.write(
-                _results_md(train, evalpred, mem, replicas, round_times, penguins, pipeline, prep)
+                _results_md(
+                    train, evalpred, mem, replicas, round_times, penguins, pipeline, prep, fallback
+                )
             )
         print(f"wrote {os.path.join(HERE, 'RESULTS.md')}")
     return 0

@@ -4,6 +4,7 @@ import pytest
 
 from bench import (
     eval_predict,
+    fallback_throughput,
     memory,
     penguins_input,
     pipeline_steps,
@@ -37,3 +38,18 @@ def test_penguins_and_pipeline_benchmarks_report_every_step():
     assert set(pipeline["in_process_seconds"]) == {"prepare", "trainer", "evaluator", "exporter"}
     # Each pipeline task runs in its own Python: it can never be cheaper than the import alone.
     assert all(secs > 0 for secs in pipeline["pipeline_seconds"].values())
+
+
+@pytest.mark.slow
+def test_fallback_benchmark_reports_a_row_per_iterations_per_loop():
+    result = fallback_throughput.main(
+        ["--steps", "20", "--iterations", "1", "10", "--repeats", "1"]
+    )
+    systems = [fallback_throughput.system(k) for k in (1, 10)]
+    assert list(result["steps_per_sec"]) == systems
+    assert all(rate > 0 for rate in result["steps_per_sec"].values())
+    assert result["vs_legacy"] == {}  # no --legacy-python: no ratio invented
+    table = fallback_throughput.results_lines(result)
+    rows = [line for line in table if line.startswith("| engine fallback")]
+    assert [row.split(" | ")[0][2:] for row in rows] == systems
+    assert all(row.endswith("| - |") for row in rows)
