@@ -79,10 +79,17 @@ def _split_csv(header: tuple[str, ...], texts: list[str]) -> tuple[set[int], dic
     Bad rows get empty fields: missing values that neither fail conversion nor widen types.
     Without quotes, the batch is split as one string and columns are slices: no list per row.
     """
+    return _split_csv_joined(header, texts)[:2]
+
+
+def _split_csv_joined(header, texts):
+    """`_split_csv` plus whether any field may be a number with a leading zero."""
     width = len(header)
     joined = ",".join(texts)
     if not texts or '"' in joined:
-        return _split_rows(header, texts)
+        return (*_split_rows(header, texts), True)
+    # One look over the whole batch spares one per numeric column in the usual case.
+    maybe_padded = bool(rows_lib.is_padded(joined) or rows_lib.PADDED_AFTER_COMMA.search(joined))
     commas = list(map(str.count, texts, itertools.repeat(",", len(texts))))
     bad_rows = set()
     if commas.count(width - 1) != len(texts):
@@ -90,7 +97,7 @@ def _split_csv(header: tuple[str, ...], texts: list[str]) -> tuple[set[int], dic
         blank = "," * (width - 1)
         joined = ",".join([blank if i in bad_rows else t for i, t in enumerate(texts)])
     flat = joined.split(",")
-    return bad_rows, {name: flat[i::width] for i, name in enumerate(header)}
+    return bad_rows, {name: flat[i::width] for i, name in enumerate(header)}, maybe_padded
 
 
 def _split_rows(header, texts):
@@ -103,16 +110,16 @@ def _split_rows(header, texts):
     return bad_rows, dict(zip(header, columns))
 
 
-def _tally_numbers(tally, column: list[str], values: list, type_: str) -> None:
+def _tally_numbers(tally, column: list[str], values: list, type_: str, maybe_padded=True):
     """Counts a numeric column whose every present text converted (`values`)."""
     present = len(values) - values.count(None)
     if not present:
         return
-    joined = ",".join(column)
-    floats = 0
-    if type_ == "float" and ("." in joined or "e" in joined or "E" in joined):
+    floats, joined = 0, None
+    if type_ == "float":
         # Converted texts with '.' or an exponent are the non-integers (int() takes the rest;
         # a converted text holds at most one '.').
+        joined = ",".join(column)
         if "e" in joined or "E" in joined:
             floats = sum(1 for t in column if "." in t or "e" in t or "E" in t)
         else:
@@ -120,7 +127,10 @@ def _tally_numbers(tally, column: list[str], values: list, type_: str) -> None:
     tally.present += present
     tally.ints += present - floats
     tally.floats += floats
-    if rows_lib.PADDED_IN_CSV.search(joined):
+    if not maybe_padded:
+        return
+    joined = ",".join(column) if joined is None else joined
+    if rows_lib.is_padded(joined) or rows_lib.PADDED_AFTER_COMMA.search(joined):
         padded = sorted(t for t in column if t not in _MISSING and rows_lib.is_padded(t))
         if padded:
             tally.padded += len(padded)
@@ -193,7 +203,7 @@ class BatchParser:
 
     def _csv_columns(self, header, texts):
         """Columns over all records (None in bad rows) and {record index: BadRow}."""
-        bad_rows, by_name = _split_csv(header, texts)
+        bad_rows, by_name, maybe_padded = _split_csv_joined(header, texts)
         columns = []
         tallies = self._tallies
         for name, type_ in zip(self._names, self._types):
@@ -208,7 +218,7 @@ class BatchParser:
                 if type_ == "string" or failed:
                     tallies.add_texts(name, column)  # value by distinct value
                 else:
-                    _tally_numbers(tallies.column(name), column, values, type_)
+                    _tally_numbers(tallies.column(name), column, values, type_, maybe_padded)
             columns.append(values)
         if self._label is not None:
             bad_rows.update(i for i, v in enumerate(columns[self._label]) if v is None)

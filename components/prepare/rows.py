@@ -20,7 +20,8 @@ RULE = f"inferred: >= {NUMERIC_PERCENT}% of the column's values are numbers"
 # A number written with a leading zero ("007", "-01", "00.5"; not "0", "0.5" or "0e3") is a
 # code: as a number, 007 and 7 would be one value. Such a column stays a string column.
 _PADDED = re.compile(r"\s*[+-]?0[0-9_]")
-PADDED_IN_CSV = re.compile(r"(?:^|,)\s*[+-]?0[0-9_]")
+# A quick first look for one after a comma in a joined column (a superset: is_padded decides).
+PADDED_AFTER_COMMA = re.compile(r",[\s+-]*0[0-9_]")
 
 
 class BadRow(ValueError):

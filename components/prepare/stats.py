@@ -13,7 +13,6 @@ land in the bucket beside it.
 from __future__ import annotations
 
 import collections
-import itertools
 import math
 import operator
 from collections.abc import Mapping
@@ -29,58 +28,108 @@ EXACT_VALUES = 10_000
 _FINE_SHIFT = np.uint64(40)
 _FINE_MIDDLE = np.uint64(1 << 39)
 _FLUSH = 4096
+# Buffered values are counted (one numpy sort) once this many are pending.
+_PENDING = 1 << 16
 
 
-def _fine_counts(values: np.ndarray, counts) -> collections.Counter:
-    keys = values.astype(np.float64).view(np.uint64) >> _FINE_SHIFT
-    fine: collections.Counter = collections.Counter()
-    for key, n in zip(keys.tolist(), counts):
-        fine[key] += n
-    return fine
+def _count(keys: np.ndarray, counts: np.ndarray | None = None):
+    """(sorted distinct keys, their counts) of `keys` (each weighted by `counts`)."""
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    if counts is None:
+        return distinct, np.bincount(inverse, minlength=len(distinct)).astype(np.int64)
+    return distinct, np.bincount(inverse, counts, len(distinct)).astype(np.int64)
+
+
+def _fine(values: np.ndarray) -> np.ndarray:
+    return values.astype(np.float64).view(np.uint64) >> _FINE_SHIFT
+
+
+class _Histogram:
+    """Counts of each distinct value, or (beyond EXACT_VALUES of them) of each fine bucket, as
+    sorted numpy arrays; values are counted a large batch at a time."""
+
+    __slots__ = ("keys", "counts", "exact", "pending")
+
+    def __init__(self):
+        self.keys = np.empty(0, np.float64)
+        self.counts = np.empty(0, np.int64)
+        self.exact = True
+        self.pending: list[np.ndarray] = []
+
+    def add(self, values: np.ndarray) -> None:
+        self.pending.append(values)
+        if sum(map(len, self.pending)) >= _PENDING:
+            self.settle()
+
+    def settle(self) -> None:
+        if not self.pending:
+            return
+        values = np.concatenate(self.pending)
+        self.pending = []
+        keys, counts = _count(values if self.exact else _fine(values))
+        self._merge(keys, counts)
+
+    def _merge(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        self.keys, self.counts = _count(np.concatenate([self.keys, keys]),
+                                        np.concatenate([self.counts, counts]))  # fmt: skip
+        if self.exact and len(self.keys) > EXACT_VALUES:
+            self.to_fine()
+
+    def to_fine(self) -> None:
+        if self.exact:
+            self.exact = False
+            self.keys, self.counts = _count(_fine(self.keys), self.counts)
+
+    def merge_from(self, other: _Histogram) -> None:
+        self.settle()
+        other.settle()
+        if not other.exact:
+            self.to_fine()
+        keys = other.keys if self.exact or not other.exact else _fine(other.keys)
+        if not self.exact and other.exact:
+            keys, counts = _count(keys, other.counts)
+        else:
+            counts = other.counts
+        self._merge(keys, counts)
+
+    def points(self) -> np.ndarray:
+        """A value inside each counted key: itself, or the middle of the fine bucket."""
+        self.settle()
+        if self.exact:
+            return self.keys
+        return ((self.keys.astype(np.uint64) << _FINE_SHIFT) | _FINE_MIDDLE).view(np.float64)
 
 
 class _Numbers:
-    """count/mean/M2/min/max/zeros and value (or fine bucket) counts, with values buffered and
-    folded in exactly (math.fsum)."""
+    """count/mean/M2/min/max/zeros and a _Histogram, with values buffered and folded in with
+    numpy a few thousand at a time."""
 
-    __slots__ = ("count", "mean", "m2", "low", "high", "zeros", "exact", "fine", "buffer")
+    __slots__ = ("count", "mean", "m2", "low", "high", "zeros", "values", "buffer")
 
     def __init__(self):
         self.count, self.mean, self.m2, self.zeros = 0, 0.0, 0.0, 0
         self.low = self.high = None
-        self.exact: collections.Counter | None = collections.Counter()
-        self.fine: collections.Counter | None = None
+        self.values = _Histogram()
         self.buffer: list = []
 
     def fold(self):
         if not self.buffer:
             return
         values, self.buffer = self.buffer, []
-        low, high = min(values), max(values)
+        if isinstance(values[0], int):  # an int column: min and max stay exact int64
+            exact = np.asarray(values, dtype=np.int64)
+            low, high = int(exact.min()), int(exact.max())
+            array = exact.astype(np.float64)
+        else:
+            array = np.asarray(values, dtype=np.float64)
+            low, high = float(array.min()), float(array.max())
         self.low = low if self.low is None else min(self.low, low)
         self.high = high if self.high is None else max(self.high, high)
-        n = len(values)
-        mean = math.fsum(values) / n
-        deviations = list(map(operator.sub, values, itertools.repeat(mean, n)))
-        m2 = math.fsum(map(operator.mul, deviations, deviations))
-        self.merge(n, mean, m2)
-        array = np.asarray(values, dtype=np.float64)
+        mean = float(array.sum()) / len(array)  # numpy sums pairwise: error ~ log2(n) ulps
+        deviations = array - mean
+        self.merge(len(array), mean, float(deviations @ deviations))
         self.zeros += int(np.count_nonzero(array == 0))
-        distinct, counts = np.unique(array, return_counts=True)
-        self._add_counts(distinct, counts.tolist())
-
-    def _add_counts(self, distinct: np.ndarray, counts: list) -> None:
-        if self.exact is not None:
-            self.exact.update(dict(zip(distinct.tolist(), counts)))
-            if len(self.exact) <= EXACT_VALUES:
-                return
-            self._to_fine()
-            return
-        self.fine.update(_fine_counts(distinct, counts))
-
-    def _to_fine(self) -> None:
-        exact, self.exact = self.exact, None
-        self.fine = _fine_counts(np.fromiter(exact, np.float64, len(exact)), exact.values())
+        self.values.add(array)
 
     def merge(self, n: int, mean: float, m2: float):
         # Chan et al.'s pairwise update: exact enough to merge any number of partial results.
@@ -99,17 +148,15 @@ class _Numbers:
         self.low = other.low if self.low is None else min(self.low, other.low)
         self.high = other.high if self.high is None else max(self.high, other.high)
         self.zeros += other.zeros
-        if other.exact is not None:
-            exact = other.exact
-            self._add_counts(np.fromiter(exact, np.float64, len(exact)), list(exact.values()))
-        else:
-            if self.exact is not None:
-                self._to_fine()
-            self.fine.update(other.fine)
+        self.values.merge_from(other.values)
+
+    def compact(self):
+        self.fold()
+        self.values.settle()
 
     def histogram(self) -> list[dict]:
         """[{"low", "high", "count"}] of HISTOGRAM_BUCKETS equal-width buckets (one if min == max)."""
-        self.fold()
+        self.compact()
         if not self.count:
             return []
         low, high = float(self.low), float(self.high)
@@ -117,21 +164,12 @@ class _Numbers:
             return [{"low": low, "high": high, "count": self.count}]
         width = (high - low) / HISTOGRAM_BUCKETS
         edges = [low + i * width for i in range(HISTOGRAM_BUCKETS)] + [high]
-        if self.exact is not None:
-            points = np.fromiter(self.exact, np.float64, len(self.exact))
-            weights = list(self.exact.values())
-        else:
-            keys = np.fromiter(self.fine, np.uint64, len(self.fine))
-            points = ((keys << _FINE_SHIFT) | _FINE_MIDDLE).view(np.float64)
-            weights = list(self.fine.values())
         # numpy.histogram's rule: [edge, next edge), the last bucket closed.
-        index = np.searchsorted(np.array(edges), points, side="right") - 1
+        index = np.searchsorted(np.array(edges), self.values.points(), side="right") - 1
         index = np.clip(index, 0, HISTOGRAM_BUCKETS - 1)
-        counts = [0] * HISTOGRAM_BUCKETS
-        for i, n in zip(index.tolist(), weights):
-            counts[i] += n
+        counts = np.bincount(index, self.values.counts, HISTOGRAM_BUCKETS).astype(np.int64)
         return [
-            {"low": edges[i], "high": edges[i + 1], "count": counts[i]}
+            {"low": edges[i], "high": edges[i + 1], "count": int(counts[i])}
             for i in range(HISTOGRAM_BUCKETS)
         ]
 
@@ -190,7 +228,7 @@ class _Columns:
 
     def compact(self) -> None:
         for numbers in self.numbers.values():
-            numbers.fold()
+            numbers.compact()
 
 
 class StatsAccumulator:
