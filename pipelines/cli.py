@@ -24,6 +24,7 @@ from components.evaluator.cli import threshold
 
 EXAMPLES = """examples:
   tpuest pipeline compile -o pipeline.yaml
+  tpuest pipeline compile-components
   tpuest pipeline run --local --input 'data/*.csv' --root runs/
   tpuest pipeline run --local --input 'data/*.csv' --root runs/ --every 6h
   tpuest pipeline run --local --input 'data/*.csv' --root runs/ --cron '0 */6 * * *'
@@ -45,24 +46,20 @@ def _every(text: str) -> float:
     return seconds
 
 
-def _cron(text: str) -> str:
+def _cron(text: str, *, kfp: bool = False) -> str:
     """argparse type: a cron expression of 5 fields, or 6 with seconds first."""
     from pipelines.cron import Cron
 
     try:
-        Cron.parse(text)
+        Cron.parse(text, kfp=kfp)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     return text
 
 
 def _kfp_cron(text: str) -> str:
-    """argparse type: a 6-field cron expression (seconds first), the form KFP expects."""
-    if len(text.split()) != 6:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} must have 6 fields (seconds first, as KFP expects)"
-        )
-    return _cron(text)
+    """argparse type: a cron expression Kubeflow accepts (6 fields, seconds first, days 0-6)."""
+    return _cron(text, kfp=True)
 
 
 def _host(text: str) -> str:
@@ -76,6 +73,13 @@ def _compile(args) -> int:
     from pipelines.compile import compile_pipeline
 
     print(compile_pipeline(args.output))
+    return 0
+
+
+def _compile_components(args) -> int:
+    from pipelines.compile import compile_components
+
+    print("\n".join(compile_components()))
     return 0
 
 
@@ -95,10 +99,11 @@ def _run(args) -> int:
         "eval_batch_size": args.eval_batch_size,
         "iterations_per_loop": args.iterations_per_loop,
         "replicas": args.replicas,
-        "thresholds": args.threshold or ["accuracy>=0.9"],
         "beam_options": args.beam_options,
         "warm_start": args.warm_start,
     }
+    if args.threshold:  # else the pipeline's default thresholds
+        run_kwargs["thresholds"] = args.threshold
     if args.every or args.cron:
         from pipelines import recurring
 
@@ -168,6 +173,12 @@ def register(subparsers) -> None:
     p.set_defaults(func=_compile)
 
     p = sub.add_parser(
+        "compile-components",
+        help="write each step's KFP component spec (components/<step>/component.yaml)",
+    )
+    p.set_defaults(func=_compile_components)
+
+    p = sub.add_parser(
         "run",
         help="run the pipeline on this machine (kfp.local + Beam in process)",
         epilog=EXAMPLES,
@@ -183,27 +194,33 @@ def register(subparsers) -> None:
         required=True,
         help="directory for artifacts, index and reports",
     )
-    p.add_argument("--label", type=nonempty, default="species")
+    from pipelines.training_pipeline import DEFAULTS
+
+    p.add_argument("--label", type=nonempty, default=DEFAULTS["label"])
     p.add_argument(
         "--module-file",
         type=module_source,
         help="model module (default: the built-in model)",
     )
-    p.add_argument("--train-steps", type=positive_int, default=600)
-    p.add_argument("--train-batch-size", type=positive_int, default=32)
-    p.add_argument("--eval-batch-size", type=positive_int, default=64)
-    p.add_argument("--iterations-per-loop", type=positive_int, default=100)
-    p.add_argument("--replicas", type=positive_int, default=1)
+    sizes = (
+        "train_steps",
+        "train_batch_size",
+        "eval_batch_size",
+        "iterations_per_loop",
+        "replicas",
+    )
+    for name in sizes:
+        p.add_argument(f"--{name.replace('_', '-')}", type=positive_int, default=DEFAULTS[name])
     p.add_argument(
         "--threshold",
         type=threshold,
         action="append",
-        help='e.g. "accuracy>=0.9" (repeatable)',
+        help=f'e.g. "accuracy>=0.9" (repeatable; default: {" ".join(DEFAULTS["thresholds"])})',
     )
     p.add_argument(
         "--beam-options",
         type=beam_flags,
-        default="",
+        default=DEFAULTS["beam_options"],
         help="Beam pipeline flags for prepare in one string, e.g. '--direct_num_workers=2'",
     )
     p.add_argument(

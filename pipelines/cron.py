@@ -13,7 +13,7 @@ _FIELDS = (
     ("hour", 0, 23),
     ("day of month", 1, 31),
     ("month", 1, 12),
-    ("day of week", 0, 7),  # 0 and 7 are Sunday
+    ("day of week", 0, 7),  # 0 and 7 are Sunday (KFP: 0-6 only)
 )
 _NAMES = {
     "month": {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m},
@@ -25,7 +25,7 @@ _SEARCH_YEARS = 8
 
 @dataclasses.dataclass(frozen=True)
 class Cron:
-    """A parsed cron expression; `next_after(t)` is its first fire time after `t`.
+    """A checked cron expression; `next_after(t)` is its first fire time after `t` (croniter).
 
     Fields: `*`, `?` (days only), numbers, `a-b`, `*/n`, `a-b/n`, `a/n` (a to the highest), and
     comma-separated lists of these; months and days of the week also by 3-letter name. As in cron,
@@ -37,66 +37,51 @@ class Cron:
     """
 
     expression: str
-    seconds: frozenset
-    minutes: frozenset
-    hours: frozenset
-    days: frozenset
-    months: frozenset
-    weekdays: frozenset  # 0 = Sunday
-    any_day: bool  # the day-of-month field is * or ?
-    any_weekday: bool
+    seconds_first: bool  # 6 fields
 
     @classmethod
-    def parse(cls, expression: str) -> Cron:
-        """Raises ValueError naming the field at fault, or saying that the expression never fires."""
+    def parse(cls, expression: str, *, kfp: bool = False) -> Cron:
+        """Checks every field; with `kfp`, also the rules of Kubeflow's scheduler (robfig/cron):
+        exactly 6 fields, seconds first, day of week 0-6.
+
+        Raises:
+            ValueError: naming the field at fault, or saying that the expression never fires.
+        """
         texts = expression.split()
+        if kfp and len(texts) != 6:
+            raise ValueError(
+                f"cron {expression!r} has {len(texts)} fields; Kubeflow expects 6 fields "
+                "(second minute hour day-of-month month day-of-week)"
+            )
         if len(texts) not in (5, 6):
             raise ValueError(
                 f"cron {expression!r} has {len(texts)} fields; expected 5 (minute hour "
                 "day-of-month month day-of-week) or 6 (seconds first, as Kubeflow uses)"
             )
-        if len(texts) == 5:
-            texts = ["0", *texts]
-        values = [_field(expression, text, *spec) for text, spec in zip(texts, _FIELDS)]
-        weekdays = frozenset(d % 7 for d in values[5])
-        cron = cls(
-            expression,
-            *values[:5],
-            weekdays,
-            any_day=texts[3] in ("*", "?"),
-            any_weekday=texts[5] in ("*", "?"),
-        )
+        fields = _FIELDS if len(texts) == 6 else _FIELDS[1:]
+        for text, (name, low, high) in zip(texts, fields):
+            if kfp and name == "day of week":
+                high = 6  # robfig/cron has no 7 for Sunday
+            _field(expression, text, name, low, high)
+        cron = cls(" ".join(texts), seconds_first=len(texts) == 6)
         cron.next_after(datetime.datetime(2000, 1, 1))  # raises if no date ever matches
         return cron
 
-    def _day_matches(self, t: datetime.datetime) -> bool:
-        in_month = t.day in self.days
-        in_week = (t.weekday() + 1) % 7 in self.weekdays  # datetime: Monday = 0
-        if self.any_day or self.any_weekday:
-            return in_month and in_week
-        return in_month or in_week
-
     def next_after(self, when: datetime.datetime) -> datetime.datetime:
         """The first time strictly after `when` (naive, wall-clock) that the expression fires."""
-        t = when.replace(microsecond=0) + datetime.timedelta(seconds=1)
-        last_year = t.year + _SEARCH_YEARS
-        while t.year <= last_year:
-            if t.month not in self.months:
-                year, month = divmod(t.year * 12 + t.month, 12)  # month is now 0-based, next
-                t = datetime.datetime(year, month + 1, 1)
-            elif not self._day_matches(t):
-                t = datetime.datetime(t.year, t.month, t.day) + datetime.timedelta(days=1)
-            elif t.hour not in self.hours:
-                t = t.replace(minute=0, second=0) + datetime.timedelta(hours=1)
-            elif t.minute not in self.minutes:
-                t = t.replace(second=0) + datetime.timedelta(minutes=1)
-            elif t.second not in self.seconds:
-                t += datetime.timedelta(seconds=1)
-            else:
-                return t
-        raise ValueError(
-            f"cron {self.expression!r} never fires: no date matches its day and month fields"
-        )
+        from croniter import CroniterBadDateError, croniter
+
+        try:
+            return croniter(
+                self.expression,
+                when.replace(microsecond=0),
+                second_at_beginning=self.seconds_first,
+                max_years_between_matches=_SEARCH_YEARS,
+            ).get_next(datetime.datetime)
+        except CroniterBadDateError:
+            raise ValueError(
+                f"cron {self.expression!r} never fires: no date matches its day and month fields"
+            ) from None
 
 
 def _field(expression: str, text: str, name: str, low: int, high: int) -> frozenset:

@@ -31,5 +31,9 @@ def register(subparsers) -> None:
         default="tpuest-demo",
         help="output directory (default: ./tpuest-demo)",
     )
-    parser.add_argument("--train-steps", type=positive_int, default=600, help="training steps")
+    from pipelines.training_pipeline import DEFAULTS
+
+    parser.add_argument(
+        "--train-steps", type=positive_int, default=DEFAULTS["train_steps"], help="training steps"
+    )
     parser.set_defaults(func=_main)

@@ -31,6 +31,15 @@ class RunRecord:
     error: str | None = None
 
 
+def record_judgement(record: RunRecord, evaluation, blessing) -> None:
+    """Fills the record's evaluation fields from the evaluator's two output artifacts (their
+    metadata, set by the evaluator component; no result file is parsed again)."""
+    record.evaluation_dir = evaluation.path
+    record.metrics = dict(evaluation.metadata.get("metrics") or {})
+    record.blessed = bool(blessing.metadata["blessed"])
+    record.blessing_reason = blessing.metadata.get("reason")
+
+
 def load(root: str) -> list[RunRecord]:
     path = os.path.join(root, INDEX_FILE)
     try:

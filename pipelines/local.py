@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import glob
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -33,72 +32,57 @@ def input_fingerprint(input_pattern: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def _newest_run_dir(pipeline_root: str, before: set) -> str:
-    created = [d for d in glob.glob(os.path.join(pipeline_root, "*")) if d not in before]
-    if not created:
-        raise RuntimeError(f"kfp.local wrote no run directory under {pipeline_root}")
-    return max(created, key=os.path.getmtime)
+# Parameters a local run sets itself: the input, where exports go, the baseline (the root's
+# latest blessed model), what to warm start from (the baseline, with warm_start) and the key
+# prepare's cache is looked up by.
+SET_BY_RUN_LOCAL = (
+    "input_pattern",
+    "export_base",
+    "baseline_model_uri",
+    "warm_start_from",
+    "prepare_cache_key",
+)
 
 
-def _outputs(run_dir: str, export_base: str) -> dict:
-    """Where this run's model, evaluation and export ended up (evaluator-2 = against a baseline)."""
-    # One branch of the DAG ran: first model, or against the baseline (cold or warm start).
-    trainers = sorted(glob.glob(os.path.join(run_dir, "trainer*", "model")))
-    if not trainers:
-        raise RuntimeError(f"no trainer output under {run_dir}")
-    found = {"model_dir": trainers[-1]}
-    # The prepared examples the model trained on: this run's prepare, or an earlier run's when
-    # prepare's cache was hit.
-    trainer_output = os.path.join(os.path.dirname(trainers[-1]), "executor_output.json")
-    if os.path.exists(trainer_output):
-        with open(trainer_output) as f:
-            [model] = json.load(f)["artifacts"]["model"]["artifacts"]
-        found["examples_dir"] = model["metadata"].get("examples")
-    for evaluator in sorted(glob.glob(os.path.join(run_dir, "evaluator*"))):
-        found["evaluation_dir"] = os.path.join(evaluator, "evaluation")
-        found["blessing_dir"] = os.path.join(evaluator, "blessing")
-    push = os.path.join(export_base, "push.json")
-    if os.path.exists(push):
-        with open(push) as f:
-            record = json.load(f)
-        # push.json at the base is the latest decision; only this run's model counts.
-        if record.get("pushed") and str(record.get("checkpoint", "")).startswith(
-            found["model_dir"]
-        ):
-            found["export_path"] = record["export_path"]
-    return found
+def pipeline_parameters(input_pattern: str, overrides: dict) -> dict:
+    """The pipeline's defaults with `overrides` on top (without what run_local sets itself).
+
+    Raises:
+        TypeError: an override that is not a pipeline parameter, or one run_local sets.
+    """
+    from pipelines.training_pipeline import DEFAULTS
+
+    refused = sorted(set(overrides) & set(SET_BY_RUN_LOCAL))
+    unknown = sorted(set(overrides) - set(DEFAULTS))
+    if refused or unknown:
+        allowed = sorted(set(DEFAULTS) - set(SET_BY_RUN_LOCAL))
+        raise TypeError(
+            f"run_local got {refused + unknown}: not parameters a local run takes {allowed}"
+        )
+    parameters = {k: v for k, v in DEFAULTS.items() if k not in SET_BY_RUN_LOCAL}
+    parameters.update(overrides)
+    parameters["thresholds"] = list(parameters["thresholds"])
+    return {"input_pattern": input_pattern, **parameters}
 
 
 def run_local(
     input_pattern: str,
     root: str,
     *,
-    label: str = "species",
-    module_file: str = "",
-    train_steps: int = 600,
-    train_batch_size: int = 32,
-    eval_batch_size: int = 64,
-    iterations_per_loop: int = 100,
-    replicas: int = 1,
-    seed: int = 0,
-    thresholds=("accuracy>=0.9",),
-    compare_metric: str = "accuracy",
-    tolerance: float = 0.0,
-    beam_options: str = "",
-    direct_num_workers: int = 1,
     warm_start: bool = False,
-    use_tpu: bool = False,
-    tpu: str = "",
-    num_shards: int = 0,
+    **parameters,
 ) -> index_lib.RunRecord:
     """Runs the training pipeline once under `root` and records it in the root's index.
 
     The latest blessed model from earlier runs under the same root is the baseline, so a worse
     model is never exported (and, with `warm_start`, the trainer starts from it). One run at a
-    time per root (a lock). Prepare's output is reused (kfp.local's cache under
-    `root/pipeline_root/.kfp_cache`) while the input files and the project's code are unchanged.
+    time per root (a lock). `parameters` are the pipeline's (training_pipeline.DEFAULTS, for
+    example train_steps=300), except those in SET_BY_RUN_LOCAL. Prepare's output is reused
+    (kfp.local's cache under `root/pipeline_root/.kfp_cache`) while the input files and the
+    project's code are unchanged. Results come from the pipeline's declared outputs.
 
     Raises:
+        TypeError: a parameter the pipeline does not have, or one a local run sets itself.
         FileNotFoundError: `input_pattern` matches no file.
         ModelDirLockedError: another process is running a pipeline on `root`.
         KeyboardInterrupt: the run was interrupted (recorded as "interrupted" in the index).
@@ -107,6 +91,7 @@ def run_local(
 
     from pipelines.training_pipeline import code_version, training_pipeline
 
+    chosen = pipeline_parameters(input_pattern, parameters)
     root = os.path.abspath(root)
     os.makedirs(root, exist_ok=True)
     if not input_files(input_pattern):
@@ -118,30 +103,13 @@ def run_local(
         export_base = os.path.join(root, "exports")
         pipeline_root = os.path.join(root, "pipeline_root")
         parameters = {
-            "input_pattern": input_pattern,
-            "label": label,
-            "module_file": module_file,
-            "train_steps": train_steps,
-            "train_batch_size": train_batch_size,
-            "eval_batch_size": eval_batch_size,
-            "iterations_per_loop": iterations_per_loop,
-            "replicas": replicas,
-            "seed": seed,
-            "thresholds": list(thresholds),
-            "compare_metric": compare_metric,
-            "tolerance": tolerance,
-            "beam_options": beam_options,
-            "direct_num_workers": direct_num_workers,
+            **chosen,
             "export_base": export_base,
             "baseline_model_uri": baseline.model_dir if baseline else "",
-            "warm_start": warm_start,
-            "use_tpu": use_tpu,
-            "tpu": tpu,
-            "num_shards": num_shards,
+            "warm_start_from": baseline.model_dir if baseline and warm_start else "",
         }
         tmp = os.path.join(root, "tmp", run_id)  # kfp.local leaves a temp dir per task
         previous_tmp = os.environ.get("TMPDIR")
-        before = set(glob.glob(os.path.join(pipeline_root, "*")))
         record = index_lib.RunRecord(run_id=run_id, started=_now(), parameters=parameters)
         record.log = os.path.join(root, "logs", f"{run_id}.log")
         os.makedirs(os.path.dirname(record.log), exist_ok=True)
@@ -159,12 +127,11 @@ def run_local(
             )
             log.info("run %s: task output goes to %s", run_id, record.log)
             with task_log.captured(record.log):
-                training_pipeline(
+                run = training_pipeline(
                     **parameters,
                     prepare_cache_key=f"{input_fingerprint(input_pattern)}-{code_version()}",
                 )
-            outputs = _outputs(_newest_run_dir(pipeline_root, before), export_base)
-            _fill(record, outputs)
+            _fill(record, run.outputs)
             record.status = "succeeded"
         except KeyboardInterrupt:  # recorded in the index, then re-raised
             record.status, record.error = "interrupted", "interrupted by a signal"
@@ -197,21 +164,15 @@ def run_local(
 
 
 def _fill(record: index_lib.RunRecord, outputs: dict) -> None:
-    record.model_dir = outputs["model_dir"]
-    record.examples_dir = outputs.get("examples_dir")
-    record.evaluation_dir = outputs.get("evaluation_dir")
-    record.export_path = outputs.get("export_path")
-    blessing_file = os.path.join(outputs.get("blessing_dir", ""), "blessing.json")
-    if os.path.exists(blessing_file):
-        with open(blessing_file) as f:
-            blessing = json.load(f)
-        record.blessed, record.blessing_reason = bool(blessing["blessed"]), blessing.get("reason")
-    metrics_file = os.path.join(record.evaluation_dir or "", "metrics.json")
-    if os.path.exists(metrics_file):
-        with open(metrics_file) as f:
-            record.metrics = {
-                k: v for k, v in json.load(f)["metrics"].items() if isinstance(v, (int, float))
-            }
+    """The record's results from the pipeline's declared outputs (training_pipeline.Outputs)."""
+    model = outputs["model"]
+    record.model_dir = model.path
+    # The prepared examples the model trained on: this run's prepare, or an earlier run's when
+    # prepare's cache was hit.
+    record.examples_dir = model.metadata.get("examples")
+    index_lib.record_judgement(record, outputs["evaluation"], outputs["blessing"])
+    pushed = outputs["pushed_model"].metadata
+    record.export_path = pushed.get("export_path") if pushed.get("pushed") else None
 
 
 def _now() -> str:

@@ -31,9 +31,7 @@ def schedule(
     """
     import kfp
 
-    if len(cron.split()) != 6:
-        raise ValueError(f"cron {cron!r} must have 6 fields (seconds first, as KFP expects)")
-    Cron.parse(cron)  # a bad field fails here, not on the server
+    Cron.parse(cron, kfp=True)  # a bad field fails here, not on the server
     client = client or kfp.Client(host=host)
     experiment_id = client.create_experiment(name=experiment).experiment_id
     existing = client.list_recurring_runs(experiment_id=experiment_id, page_size=100)

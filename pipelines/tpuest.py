@@ -59,10 +59,13 @@ def _setup_environment(argv: list[str]) -> None:
 
 
 def _setup_logging(verbose: bool) -> None:
+    # force: a subcommand's imports may have configured root already (Beam's logging.warning
+    # at import does), which would leave our INFO lines unshown.
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
+        force=True,
     )
     # TensorFlow's own INFO lines repeat ours ("Restoring parameters", "Graph was finalized").
     tf_logger = logging.getLogger("tensorflow")

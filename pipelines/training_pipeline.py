@@ -1,7 +1,9 @@
-"""prepare -> train -> evaluate (against the latest blessed model, when there is one) -> export."""
+"""prepare -> train -> evaluate (against the latest blessed model, when there is one) -> report, export."""
 
 import hashlib
+import inspect
 import os
+from typing import NamedTuple
 
 from kfp import dsl
 
@@ -32,52 +34,13 @@ def code_version(root: str = _PROJECT_ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
-def _evaluate_and_export(
-    examples,
-    model,
-    baseline,
-    thresholds,
-    compare_metric,
-    tolerance,
-    export_base,
-    module_file,
-    eval_batch_size,
-):
-    optional = {"baseline_model": baseline} if baseline is not None else {}
-    evaluation = evaluator(
-        examples=examples,
-        model=model,
-        **optional,
-        thresholds=thresholds,
-        compare_metric=compare_metric,
-        tolerance=tolerance,
-        module_file=module_file,
-        batch_size=eval_batch_size,
-    ).set_caching_options(False)
-    report(
-        model=model,
-        evaluation=evaluation.outputs["evaluation"],
-        blessing=evaluation.outputs["blessing"],
-    ).set_caching_options(False)
-    # A single bool output: dsl.If on a NamedTuple field is always False under kfp.local.
-    with dsl.If(evaluation.outputs["Output"] == True, name="blessed"):  # noqa: E712
-        exporter(
-            model=model,
-            blessing=evaluation.outputs["blessing"],
-            export_base=export_base,
-            module_file=module_file,
-        ).set_caching_options(False)
+class Outputs(NamedTuple):
+    """What a run produced, as kfp.local returns it (and the Kubeflow UI lists it)."""
 
-
-def _train(examples, settings: dict, warm_start_from=None):
-    optional = {"warm_start_from": warm_start_from} if warm_start_from is not None else {}
-    # A retried trainer resumes from the checkpoints the failed attempt left.
-    return (
-        trainer(examples=examples, **settings, **optional)
-        .set_retry(num_retries=2, backoff_duration="10s")
-        .set_caching_options(False)
-        .outputs["model"]
-    )
+    model: dsl.Model
+    evaluation: dsl.Artifact
+    blessing: dsl.Artifact
+    pushed_model: dsl.Model
 
 
 @dsl.pipeline(
@@ -102,16 +65,18 @@ def training_pipeline(
     direct_num_workers: int = 1,
     export_base: str = "",
     baseline_model_uri: str = "",
-    warm_start: bool = False,
+    warm_start_from: str = "",
     use_tpu: bool = False,
     tpu: str = "",
     num_shards: int = 0,
     prepare_cache_key: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
-):
-    """`baseline_model_uri` is the latest blessed model_dir ("" for none); with `warm_start`, the
-    trainer starts from it. `use_tpu` trains on the TPU `tpu` ("" for $TPU_NAME) over
-    `num_shards` cores (0: one per core). `prepare_cache_key` defaults to the run id (no reuse)
-    and is set by local runs to a fingerprint of data and code."""
+) -> Outputs:
+    """One task per step. `baseline_model_uri` is the latest blessed model_dir ("" for none): the
+    evaluator blesses only a model at least as good. `warm_start_from` is a model_dir the
+    trainer starts from ("" for none; local runs with --warm-start pass the baseline). The
+    exporter runs every time and pushes only a blessed model. `use_tpu` trains on the TPU `tpu`
+    ("" for $TPU_NAME) over `num_shards` cores (0: one per core). `prepare_cache_key` defaults
+    to the run id (no reuse) and is set by local runs to a fingerprint of data and code."""
     examples = (
         prepare(
             input_pattern=input_pattern,
@@ -123,29 +88,58 @@ def training_pipeline(
         .set_caching_options(True)
         .outputs["examples"]
     )
-    training = {
-        "train_steps": train_steps,
-        "module_file": module_file,
-        "train_batch_size": train_batch_size,
-        "iterations_per_loop": iterations_per_loop,
-        "replicas": replicas,
-        "seed": seed,
-        "use_tpu": use_tpu,
-        "tpu": tpu,
-        "num_shards": num_shards,
-    }
-    judging = (thresholds, compare_metric, tolerance, export_base, module_file, eval_batch_size)
-    with dsl.If(baseline_model_uri == "", name="first-model"):
-        _evaluate_and_export(examples, _train(examples, training), None, *judging)
-    with dsl.Else(name="against-baseline"):
-        baseline = (
-            dsl.importer(artifact_uri=baseline_model_uri, artifact_class=dsl.Model, reimport=False)
-            .set_caching_options(False)
-            .output
+    model = (
+        trainer(
+            examples=examples,
+            train_steps=train_steps,
+            module_file=module_file,
+            train_batch_size=train_batch_size,
+            iterations_per_loop=iterations_per_loop,
+            replicas=replicas,
+            seed=seed,
+            warm_start_from=warm_start_from,
+            use_tpu=use_tpu,
+            tpu=tpu,
+            num_shards=num_shards,
         )
-        with dsl.If(warm_start == True, name="warm-start"):  # noqa: E712
-            _evaluate_and_export(
-                examples, _train(examples, training, warm_start_from=baseline), baseline, *judging
-            )
-        with dsl.Else(name="cold-start"):
-            _evaluate_and_export(examples, _train(examples, training), baseline, *judging)
+        # A retried trainer resumes from the checkpoints the failed attempt left.
+        .set_retry(num_retries=2, backoff_duration="10s")
+        .set_caching_options(False)
+        .outputs["model"]
+    )
+    evaluation = evaluator(
+        examples=examples,
+        model=model,
+        baseline_model_dir=baseline_model_uri,
+        thresholds=thresholds,
+        compare_metric=compare_metric,
+        tolerance=tolerance,
+        module_file=module_file,
+        batch_size=eval_batch_size,
+    ).set_caching_options(False)
+    report(
+        model=model,
+        evaluation=evaluation.outputs["evaluation"],
+        blessing=evaluation.outputs["blessing"],
+    ).set_caching_options(False)
+    pushed = exporter(
+        model=model,
+        blessing=evaluation.outputs["blessing"],
+        export_base=export_base,
+        module_file=module_file,
+    ).set_caching_options(False)
+    return Outputs(
+        model=model,
+        evaluation=evaluation.outputs["evaluation"],
+        blessing=evaluation.outputs["blessing"],
+        pushed_model=pushed.outputs["pushed_model"],
+    )
+
+
+# The one definition of the pipeline's parameters and their defaults: local runs, the CLI and
+# the demo read them from here.
+DEFAULTS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(training_pipeline.pipeline_func).parameters.items()
+    if parameter.default is not inspect.Parameter.empty
+}

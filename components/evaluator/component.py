@@ -18,7 +18,7 @@ def evaluator(
     metrics: dsl.Output[dsl.Metrics],
     classification_metrics: dsl.Output[dsl.ClassificationMetrics],
     blessing: dsl.Output[dsl.Artifact],
-    baseline_model: dsl.Input[dsl.Model] = None,
+    baseline_model_dir: str = "",
     thresholds: list = [],  # noqa: B006 (a KFP default, never mutated)
     compare_metric: str = "accuracy",
     tolerance: float = 0.0,
@@ -27,6 +27,8 @@ def evaluator(
     batch_size: int = 64,
 ) -> bool:
     """Evaluates the model on the eval split; returns whether it is blessed.
+
+    `baseline_model_dir` is the model_dir (a path or URI) of the model to beat, "" for none.
 
     `evaluation` holds every result file (metrics.json, confusion_matrix.json,
     slice_metrics.json, blessing.json, the marker, tensorboard/); `blessing` holds only
@@ -45,7 +47,7 @@ def evaluator(
         evaluation.path,
         module_file_path=module_file or None,
         thresholds=list(thresholds),
-        baseline_model_dir=baseline_model.path if baseline_model is not None else None,
+        baseline_model_dir=baseline_model_dir or None,
         compare_metric=compare_metric,
         tolerance=tolerance,
         slice_by=list(slice_by),
@@ -54,7 +56,12 @@ def evaluator(
     blessing_lib.copy(evaluation.path, blessing.path)
     blessing.metadata.update({"blessed": result.blessed, "reason": result.reason})
     evaluation.metadata.update(
-        {"blessed": result.blessed, "global_step": result.global_step, "model": model.uri}
+        {
+            "blessed": result.blessed,
+            "global_step": result.global_step,
+            "model": model.uri,
+            "metrics": dict(result.metrics),
+        }
     )
 
     for name, value in sorted(result.metrics.items()):

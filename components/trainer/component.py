@@ -17,7 +17,7 @@ def trainer(
     strategy: str = "",
     params: dict = {},  # noqa: B006 (a KFP default, never mutated)
     seed: int = -1,
-    warm_start_from: dsl.Input[dsl.Model] = None,
+    warm_start_from: str = "",
     iterations_per_loop_budget: str = "",
     use_tpu: bool = False,
     tpu: str = "",
@@ -26,7 +26,7 @@ def trainer(
     """Prepared examples -> a model artifact (model.path is the model_dir with checkpoints).
 
     `module_file` "" trains the built-in model; `seed` -1 means unseeded; `strategy` "" is
-    one device (or mirrored when replicas > 1); `warm_start_from` a previous model.
+    one device (or mirrored when replicas > 1); `warm_start_from` a model_dir or checkpoint (a path or URI) to start from, "" for none.
     `iterations_per_loop_budget`, a time per loop like "30s", replaces `iterations_per_loop`
     when set (an int parameter stays an int for pipelines that pass one). `use_tpu` trains on
     the TPU `tpu` ("" for $TPU_NAME) over `num_shards` cores (0: one shard per core).
@@ -49,7 +49,7 @@ def trainer(
         use_tpu=use_tpu,
         tpu=tpu or None,
         num_shards=num_shards or None,
-        warm_start_from=warm_start_from.path if warm_start_from is not None else None,
+        warm_start_from=warm_start_from or None,
         params=params,
         seed=None if seed < 0 else seed,
     )

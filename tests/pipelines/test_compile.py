@@ -4,10 +4,11 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.tpuest import main
 from components.image import image
 from pipelines.cli import register  # noqa: F401  (the CLI module imports cleanly)
 from pipelines.compile import compile_pipeline
+from pipelines.tpuest import main
+from pipelines.training_pipeline import DEFAULTS
 
 
 def test_compiles_identically_with_every_task_on_the_project_image(tmp_path):
@@ -17,54 +18,33 @@ def test_compiles_identically_with_every_task_on_the_project_image(tmp_path):
     spec = yaml.safe_load(Path(first).read_text())
     executors = spec["deploymentSpec"]["executors"]
     containers = {name: e["container"] for name, e in executors.items() if "container" in e}
-    # prepare + three branches (first model / warm / cold start) of trainer, evaluator, report, exporter
-    assert len(containers) == 13
     assert {c["image"] for c in containers.values()} == {image()}
-    assert any("importer" in e for e in executors.values())  # the baseline model
-    tasks = {
-        name: task
-        for dag in [spec["root"]] + list(spec["components"].values())
-        if "dag" in dag
-        for name, task in dag["dag"]["tasks"].items()
-    }
-    trainers = [t for name, t in tasks.items() if name.startswith("trainer")]
-    assert len(trainers) == 3 and all(t["retryPolicy"]["maxRetryCount"] == 2 for t in trainers)
+    # One task per step, all in the root DAG: no condition branches, no copies, no importer.
+    tasks = spec["root"]["dag"]["tasks"]
+    assert sorted(tasks) == ["evaluator", "exporter", "prepare", "report", "trainer"]
+    assert sorted(containers) == [f"exec-{name}" for name in sorted(tasks)]
+    assert not [c for c in spec["components"].values() if "dag" in c]
+    assert tasks["trainer"]["retryPolicy"]["maxRetryCount"] == 2
     # Only prepare is cached (and only prepare may be: the trainer, evaluator, report and
-    # exporter must run every time); the condition DAGs and the importer are never cached.
+    # exporter must run every time).
     cached = {n for n, t in tasks.items() if t.get("cachingOptions", {}).get("enableCache")}
     assert cached == {"prepare"}
-    assert {n.split("-")[0] for n in tasks} >= {"trainer", "evaluator", "exporter", "report"}
     inputs = spec["root"]["inputDefinitions"]["parameters"]
-    assert {
-        "input_pattern",
-        "label",
-        "module_file",
-        "train_steps",
-        "thresholds",
-        "baseline_model_uri",
-        "warm_start",
-        "beam_options",
-        "export_base",
-        "replicas",
-        "iterations_per_loop",
-        "use_tpu",
-        "tpu",
-        "num_shards",
-        "eval_batch_size",
-    } <= set(inputs)
+    assert set(inputs) == set(DEFAULTS) | {"input_pattern"}
     assert inputs["use_tpu"]["defaultValue"] is False
-    # The TPU parameters reach every trainer task.
-    for trainer in trainers:
-        for name in ("use_tpu", "tpu", "num_shards"):
-            assert trainer["inputs"]["parameters"][name]["componentInputParameter"].startswith(
-                f"pipelinechannel--{name}"
-            )
-    evaluators = [t for name, t in tasks.items() if name.startswith("evaluator")]
-    assert len(evaluators) == 3
-    for task in evaluators:
-        assert task["inputs"]["parameters"]["batch_size"]["componentInputParameter"].startswith(
-            "pipelinechannel--eval_batch_size"
-        )
+
+    def fed_by(task: str, component_input: str) -> str:
+        return tasks[task]["inputs"]["parameters"][component_input]["componentInputParameter"]
+
+    # The baseline reaches the evaluator, warm_start_from the trainer, TPU settings the trainer.
+    assert fed_by("evaluator", "baseline_model_dir") == "baseline_model_uri"
+    assert fed_by("evaluator", "batch_size") == "eval_batch_size"
+    assert fed_by("trainer", "warm_start_from") == "warm_start_from"
+    for name in ("use_tpu", "tpu", "num_shards"):
+        assert fed_by("trainer", name) == name
+    # The run's declared outputs: the model, the evaluation, the blessing and the push record.
+    outputs = spec["root"]["outputDefinitions"]["artifacts"]
+    assert set(outputs) == {"model", "evaluation", "blessing", "pushed_model"}
 
 
 def test_cli_compile_writes_what_compile_pipeline_writes(tmp_path, capsys):

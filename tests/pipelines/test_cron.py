@@ -69,3 +69,22 @@ def test_bad_expressions_name_the_field(expression, message):
     with pytest.raises(ValueError) as error:
         Cron.parse(expression)
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        ("0 */6 * * *", "has 5 fields; Kubeflow expects 6 fields"),
+        ("0 0 9 * * 7", "day of week field '7' has 7, outside 0-6"),
+        ("0 0 9 * * 5-7", "day of week field '5-7' has 7, outside 0-6"),
+        ("0 0 0 30 2 *", "never fires"),
+    ],
+)
+def test_kfp_rules_are_checked_before_the_server_sees_the_expression(expression, message):
+    with pytest.raises(ValueError, match=message):
+        Cron.parse(expression, kfp=True)
+
+
+def test_kfp_accepts_its_own_forms_and_sunday_as_0():
+    cron = Cron.parse("0 0 9 ? * SUN,0", kfp=True)
+    assert cron.next_after(datetime(2024, 3, 1)) == datetime(2024, 3, 3, 9)

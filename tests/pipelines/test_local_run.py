@@ -19,7 +19,8 @@ import pipelines.training_pipeline
 from components.datasets import penguins_csv
 from estimator_core.model_dir_lock import LOCK_FILE, ModelDirLockedError
 from pipelines.cron import Cron
-from pipelines.local import run_local
+from pipelines.local import SET_BY_RUN_LOCAL, pipeline_parameters, run_local
+from pipelines.training_pipeline import DEFAULTS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = dict(os.environ, PYTHONPATH=ROOT)
@@ -71,12 +72,31 @@ def test_two_runs_bless_then_reject_a_worse_model_against_the_baseline(tmp_path,
     assert prepared_rows(third.examples_dir) == 344 + 50
     assert third.parameters["baseline_model_uri"] == first.model_dir
     assert third.blessed is True and third.export_path and third.metrics["accuracy"] > 0.9
-    assert "warm-start" in third.model_dir or "trainer-2" in third.model_dir
+    assert third.parameters["warm_start_from"] == first.model_dir
+    assert second.parameters["warm_start_from"] == first.parameters["warm_start_from"] == ""
     records = json.loads((root / "index.json").read_text())
     assert [r["blessed"] for r in records] == [True, False, True]
     assert [r["status"] for r in records] == ["succeeded"] * 3
     assert not os.listdir(root / "tmp")  # kfp.local's per-task temp dirs cleaned up
     assert not os.listdir(tmpdir)
+
+
+@pytest.mark.parametrize("name", ["train_step", "baseline_model_uri", "warm_start_from"])
+def test_run_local_refuses_what_is_not_a_parameter_it_takes(name, tmp_path):
+    with pytest.raises(TypeError, match=rf"run_local got \['{name}'\]: not parameters"):
+        run_local(penguins_csv(), str(tmp_path / "root"), **{name: 3})
+    assert not (tmp_path / "root").exists()  # refused before anything was written
+
+
+def test_run_local_fills_the_pipeline_s_defaults_under_the_given_values():
+    parameters = pipeline_parameters("data/*.csv", {"train_steps": 7, "thresholds": ("loss<=1",)})
+    expected = {k: v for k, v in DEFAULTS.items() if k not in SET_BY_RUN_LOCAL}
+    assert parameters == {
+        **expected,
+        "input_pattern": "data/*.csv",
+        "train_steps": 7,
+        "thresholds": ["loss<=1"],
+    }
 
 
 @pytest.mark.parametrize(

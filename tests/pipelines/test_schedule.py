@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
-from pipelines.tpuest import main
 from pipelines.compile import compile_pipeline
+from pipelines.tpuest import main
 from pipelines.training_pipeline import PIPELINE_NAME
 
 
@@ -136,7 +136,12 @@ def test_catchup_and_max_concurrency_reach_the_recurring_run(kfp_api):
 
 @pytest.mark.parametrize(
     "cron, message",
-    [("0 */6 * * *", "6 fields"), ("0 0 24 * * *", "hour field '24'"), ("0 0 0 30 2 *", "never")],
+    [
+        ("0 */6 * * *", "6 fields"),
+        ("0 0 24 * * *", "hour field '24'"),
+        ("0 0 0 30 2 *", "never"),
+        ("0 0 9 * * 7", "day of week field '7' has 7, outside 0-6"),  # robfig/cron: 0-6
+    ],
 )
 def test_bad_cron_is_a_usage_error(kfp_api, capsys, cron, message):
     with pytest.raises(SystemExit) as exit_info:
