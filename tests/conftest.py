@@ -7,6 +7,8 @@ import tempfile
 
 import pytest
 
+from tests.processes import Spawned
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
@@ -32,3 +34,12 @@ def _temporary_files_under_pytests_base(tmp_path_factory):
         os.environ.pop("TMPDIR", None)
     else:
         os.environ["TMPDIR"] = saved_env
+
+
+@pytest.fixture
+def spawn():
+    """subprocess.Popen for a test: whatever is still running at teardown is killed (its process
+    group, when started with start_new_session), whether the test passed or failed."""
+    spawned = Spawned()
+    yield spawned
+    spawned.end_all()
