@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from components import artifacts, files, trained_model
 from components.evaluator import blessing as blessing_lib
-from components.exporter.serving import default_serving_input_receiver_fn
+from components.exporter.serving import default_serving_input_receiver_fn, receiver_fn_for
 
 __all__ = ["ExporterResult", "default_serving_input_receiver_fn", "run", "write_record"]
 
@@ -130,13 +130,7 @@ def run(
     from estimator_core.checkpoints import global_step_of
 
     global_step = global_step_of(checkpoint)
-    if model.module.serving_input_receiver_fn is not None:
-
-        def receiver_fn():  # called by the engine inside the export graph
-            return model.module.call_serving_input_receiver_fn(model.schema, model.params)
-
-    else:
-        receiver_fn = default_serving_input_receiver_fn(model.schema)
+    receiver_fn = receiver_fn_for(model)
     reason = "blessed" if blessed else f"forced (the evaluation did not bless it: {why or 'n/a'})"
     with tempfile.TemporaryDirectory(prefix="tpuest_export_") as scratch:
         record = {
