@@ -1,23 +1,31 @@
-"""Real-client parity: Google's BERT `run_classifier.py` on the original TPUEstimator and, after
-`tpuest migrate`, on this engine, with the same tiny config, data and initial checkpoint.
+"""Real-client parity: TPU-era scripts on the original TPUEstimator and, after `tpuest migrate`,
+on this engine, with the same tiny data and initial weights.
 
-    python -m bench.client_parity --bert DIR [--legacy-python PY] [--work DIR]
+    python -m bench.client_parity [--bert DIR] [--mnist FILE] [--legacy-python PY] [--work DIR]
 
-DIR is a checkout of google-research/bert (run_classifier.py, modeling.py, optimization.py,
-tokenization.py); none of its code is kept in this repository. The original side runs under a
-TensorFlow 2.15 + tensorflow-estimator 2.15 + tf-slim Python (see bench/legacy_peer.py) with the
-scripts' `import tensorflow as tf` read as `tensorflow.compat.v1` and `tf.contrib` given its 2.15
-homes (tpu -> tf.compat.v1.estimator.tpu, layers.layer_norm -> tf_slim's copy of contrib's,
-data -> tf.data.experimental) and TF1 behavior (`disable_v2_behavior()`: the scripts read
-`shape[-1].value`); the engine side runs the `tpuest migrate` output unedited, in TF2 behavior.
+--bert is a checkout of google-research/bert (run_classifier.py, modeling.py, optimization.py,
+tokenization.py); --mnist is tensorflow/tpu's models/official/mnist/mnist_tpu.py. None of their
+code is kept in this repository. The original side runs under a TensorFlow 2.15 +
+tensorflow-estimator 2.15 + tf-slim Python (see bench/legacy_peer.py); the engine side runs the
+`tpuest migrate` output unedited, in TF2 behavior.
 
-Both sides switch off the script's two sources of randomness, which neither engine can make equal
-across two different graphs: the unseeded `shuffle` of the training records and the classifier's
-hard-coded `dropout(keep_prob=0.9)` (the tiny BERT config has dropout 0 itself). Everything else
-(warm-up + polynomial-decay learning rate from the global step, AdamWeightDecay with the grouped
-global-step increment, init_from_checkpoint in model_fn, partial eval and predict batches) runs
-as written. Printed: the loss logged at step 1 and at the last step, the eval metrics, the
-predicted probabilities and the largest absolute difference of every checkpoint variable.
+BERT (tiny config: 2 layers, hidden 32, dropout 0; 32 train / 13 dev / 10 test CoLA-style
+sentences; 10 steps; init_checkpoint written once by the original side): on 2.15 its
+`import tensorflow as tf` is read as `tensorflow.compat.v1`, `tf.contrib` gets its 2.15 homes
+(tpu -> tf.compat.v1.estimator.tpu, layers.layer_norm -> tf_slim's copy of contrib's, data ->
+tf.data.experimental) and TF1 behavior is on (`disable_v2_behavior()`: it reads
+`shape[-1].value`). Warm-up + polynomial-decay learning rate from the global step,
+AdamWeightDecay with the grouped global-step increment, init_from_checkpoint in model_fn and the
+partial eval and predict batches run as written.
+
+MNIST (64/32/10 synthetic 28x28 images, batch 16, 10 steps, --tpu=local): it runs on 2.15 as
+written; both sides start from one step-0 checkpoint placed in model_dir (NumPy-drawn weights).
+
+Both sides switch off what neither engine can make equal across two different graphs: unseeded
+`shuffle`s of the training records and dropout (BERT's hard-coded classifier dropout, MNIST's
+tf.layers.Dropout). Reported per client: the last step's loss, the eval metrics, the
+predictions, the largest absolute difference of every checkpoint variable and the scalar tags
+of the training and eval events.
 """
 
 from __future__ import annotations
@@ -65,6 +73,16 @@ CONFIG = {
     "vocab_size": len(VOCAB),
 }
 BERT_FILES = ("run_classifier.py", "modeling.py", "optimization.py", "tokenization.py")
+MNIST_FLAGS = {
+    "tpu": "local",  # the script always builds a TPUClusterResolver; "local" needs no Cloud API
+    "batch_size": "16",
+    "train_steps": "10",
+    "eval_steps": "2",
+    "learning_rate": "0.05",
+    "use_tpu": "false",
+    "enable_predict": "true",
+    "iterations": "5",
+}
 
 
 def write_data(data_dir: str) -> None:
@@ -90,6 +108,30 @@ def write_data(data_dir: str) -> None:
         json.dump(CONFIG, f)
 
 
+def write_mnist_data(data_dir: str) -> None:
+    """MNIST-format TFRecords (28x28 uint8 `image_raw`, int64 `label`): noise plus a bright row
+    at 2 * label, 64 train, 32 validation and 10 test images."""
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.RandomState(0)
+    os.makedirs(data_dir, exist_ok=True)
+    for split, n in (("train", 64), ("validation", 32), ("test", 10)):
+        with tf.io.TFRecordWriter(os.path.join(data_dir, f"{split}.tfrecords")) as writer:
+            for i in range(n):
+                label = i % 10
+                image = rng.randint(0, 64, (28, 28)).astype(np.uint8)
+                image[2 * label] = 255
+                feature = {
+                    "image_raw": tf.train.Feature(
+                        bytes_list=tf.train.BytesList(value=[image.tobytes()])
+                    ),
+                    "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
+                }
+                example = tf.train.Example(features=tf.train.Features(feature=feature))
+                writer.write(example.SerializeToString())
+
+
 def copy_original(bert_dir: str, out: str) -> None:
     """The scripts as written, but for `import tensorflow as tf` -> `tensorflow.compat.v1`."""
     os.makedirs(out, exist_ok=True)
@@ -106,7 +148,8 @@ def copy_original(bert_dir: str, out: str) -> None:
 # ---- executed in the child process, under either Python ----------------------------------
 
 
-def _without_randomness(tf, nn) -> None:
+def _without_randomness(tensorflow, nn) -> None:
+    """Unseeded shuffles keep their order; dropout (functional and tf.layers.Dropout) is off."""
     from tensorflow.python.data.ops import dataset_ops
 
     def keep_order(self, *args, **kwargs):
@@ -115,18 +158,20 @@ def _without_randomness(tf, nn) -> None:
     dataset_ops.DatasetV2.shuffle = keep_order
     dataset_ops.DatasetV1.shuffle = keep_order
     nn.dropout = lambda x, *args, **kwargs: x
+    tensorflow.compat.v1.layers.Dropout.call = lambda self, inputs, training=False: inputs
 
 
-class _LossLog:
-    """Collects `loss = X, step = N` and `Loss for final step: X.` from any logger."""
+class _LogReader:
+    """Collects `loss = X, step = N`, `Loss for final step: X.` and MNIST's prediction lines."""
 
     STEP = re.compile(r"loss = ([-+.\deE]+), step = (\d+)")
     FINAL = re.compile(r"Loss for final step: ([-+.\deE]+)")
+    PREDICTION = re.compile(r'Prediction is "(\d+)" \(([\d.]+)%\)')
 
     def __init__(self):
         import logging
 
-        self.by_step, self.final = {}, None
+        self.by_step, self.final, self.predictions = {}, None, []
         log = self
 
         class Handler(logging.Handler):
@@ -136,14 +181,28 @@ class _LossLog:
                     log.by_step[int(m.group(2))] = float(m.group(1))
                 if m := log.FINAL.search(text):
                     log.final = float(m.group(1).rstrip("."))
+                if m := log.PREDICTION.search(text):
+                    log.predictions.append([int(m.group(1)), float(m.group(2))])
 
+        handler = Handler()
         for name in ("", "tensorflow", "estimator_core"):
-            logging.getLogger(name).addHandler(Handler())
+            logging.getLogger(name).addHandler(handler)
+        # The engine logs to "estimator_core", which the scripts' set_verbosity(INFO) (on the
+        # "tensorflow" and absl loggers) does not reach.
+        logging.getLogger("estimator_core").setLevel(logging.INFO)
+        logging.getLogger("tensorflow").setLevel(logging.INFO)  # MNIST sets only absl's
+        # Nothing prints the engine's INFO lines in a plain script; show them in the child's log.
+        logging.getLogger("estimator_core").addHandler(logging.StreamHandler(sys.stderr))
 
 
-def _write_init_checkpoint(tf, run_classifier, modeling, data_dir: str, path: str) -> None:
-    graph = tf.Graph()
-    with graph.as_default():
+def _parse_flags(values: dict) -> None:
+    from absl import flags
+
+    flags.FLAGS([sys.argv[0], *(f"--{k}={v}" for k, v in values.items())])
+
+
+def _bert_init_checkpoint(tf, run_classifier, modeling, data_dir: str, path: str) -> None:
+    with tf.Graph().as_default():
         tf.set_random_seed(7)
         ids = tf.placeholder(tf.int32, [None, SEQ_LEN])
         config = modeling.BertConfig.from_json_file(os.path.join(data_dir, "bert_config.json"))
@@ -154,13 +213,8 @@ def _write_init_checkpoint(tf, run_classifier, modeling, data_dir: str, path: st
             saver.save(session, path)
 
 
-def _run_side(side: str, src: str, work: str) -> dict:
-    import logging
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.path.insert(0, src)
-    import tensorflow
-
+def _run_bert(tensorflow, side: str, work: str, out: str) -> dict:
+    tf = tensorflow
     if side == "original":
         import tf_slim
 
@@ -174,41 +228,88 @@ def _run_side(side: str, src: str, work: str) -> dict:
             cluster_resolver = tensorflow.distribute.cluster_resolver
 
         tf.contrib = Contrib
-    else:
-        tf = tensorflow
-        # The script's tf.logging.set_verbosity(INFO) reaches only the "tensorflow" logger.
-        logging.getLogger("estimator_core").setLevel(logging.INFO)
-    _without_randomness(tensorflow, tf.nn)
-    losses = _LossLog()
     import modeling
     import run_classifier
-    from absl import flags
 
-    data_dir, out = os.path.join(work, "data"), os.path.join(work, f"out_{side}")
+    _without_randomness(tensorflow, tf.nn)
+    data_dir = os.path.join(work, "data")
     init = os.path.join(work, "init", "bert_init.ckpt")
-    if side == "original" and not os.path.exists(init + ".index"):
-        _write_init_checkpoint(tf, run_classifier, modeling, data_dir, init)
-    shutil.rmtree(out, ignore_errors=True)
-    argv = {
-        **FLAGS,
-        "data_dir": data_dir,
-        "vocab_file": os.path.join(data_dir, "vocab.txt"),
-        "bert_config_file": os.path.join(data_dir, "bert_config.json"),
-        "init_checkpoint": init,
-        "output_dir": out,
-    }
-    flags.FLAGS([sys.argv[0], *(f"--{k}={v}" for k, v in argv.items())])
+    if side == "original":
+        _bert_init_checkpoint(tf, run_classifier, modeling, data_dir, init)
+    _parse_flags(
+        {
+            **FLAGS,
+            "data_dir": data_dir,
+            "vocab_file": os.path.join(data_dir, "vocab.txt"),
+            "bert_config_file": os.path.join(data_dir, "bert_config.json"),
+            "init_checkpoint": init,
+            "output_dir": out,
+        }
+    )
     run_classifier.main(None)
     with open(os.path.join(out, "eval_results.txt")) as f:
         evaluation = dict(line.strip().split(" = ") for line in f if line.strip())
     with open(os.path.join(out, "test_results.tsv")) as f:
         predictions = [[float(p) for p in line.split("\t")] for line in f]
+    return {"eval": {k: float(v) for k, v in evaluation.items()}, "predictions": predictions}
+
+
+def _mnist_init_checkpoint(tensorflow, mnist, path: str) -> None:
+    """The MNIST model's variables, Glorot-uniform kernels and zero biases drawn by NumPy with
+    a fixed seed (Keras' own initializers are not reproducible across processes), as step 0."""
+    import numpy as np
+
+    rng = np.random.RandomState(7)
+    v1 = tensorflow.compat.v1
+    with tensorflow.Graph().as_default():
+        v1.train.get_or_create_global_step()
+        images = v1.placeholder(tensorflow.float32, [None, 28, 28, 1])
+        labels = v1.placeholder(tensorflow.int64, [None])
+        mnist.model_fn(images, labels, v1.estimator.ModeKeys.TRAIN, {})
+        saver = v1.train.Saver(save_relative_paths=True)
+        with v1.Session() as session:
+            session.run(v1.global_variables_initializer())
+            for var in v1.trainable_variables():
+                shape = var.shape.as_list()
+                if len(shape) == 1:
+                    value = np.zeros(shape)
+                else:
+                    fan_in, fan_out = np.prod(shape[:-1]), shape[-1] * np.prod(shape[:-2])
+                    limit = np.sqrt(6.0 / (fan_in + fan_out))
+                    value = rng.uniform(-limit, limit, shape)
+                var.load(value.astype(np.float32), session)
+            saver.save(session, os.path.join(path, "model.ckpt"), global_step=0)
+
+
+def _run_mnist(tensorflow, side: str, work: str, out: str) -> dict:
+    import mnist_tpu
+
+    _without_randomness(tensorflow, tensorflow.nn)
+    init = os.path.join(work, "init")
+    _parse_flags({**MNIST_FLAGS, "data_dir": os.path.join(work, "data"), "model_dir": out})
+    if side == "original":
+        _mnist_init_checkpoint(tensorflow, mnist_tpu, init)
+    shutil.copytree(init, out)  # both start from the same step-0 checkpoint in model_dir
+    mnist_tpu.main(None)
+    return {"eval": {}, "predictions": []}
+
+
+def _run_side(client: str, side: str, src: str, work: str) -> dict:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.path.insert(0, src)
+    import tensorflow
+
+    out = os.path.join(work, f"out_{side}")
+    shutil.rmtree(out, ignore_errors=True)
+    log = _LogReader()
+    result = (_run_bert if client == "bert" else _run_mnist)(tensorflow, side, work, out)
+    if log.predictions:
+        result["predictions"] = log.predictions
     return {
+        **result,
         "tensorflow": tensorflow.__version__,
-        "loss_by_step": losses.by_step,
-        "final_loss": losses.final,
-        "eval": {k: float(v) for k, v in evaluation.items()},
-        "predictions": predictions,
+        "loss_by_step": log.by_step,
+        "final_loss": log.final,
         "checkpoint": tensorflow.train.latest_checkpoint(out),
     }
 
@@ -216,8 +317,9 @@ def _run_side(side: str, src: str, work: str) -> dict:
 # ---- the comparison, in the main environment -----------------------------------------------
 
 
-def _child(python: str, side: str, src: str, work: str) -> dict:
-    cmd = [python, os.path.abspath(__file__), "--side", side, "--src", src, "--work", work]
+def _child(python: str, client: str, side: str, src: str, work: str) -> dict:
+    cmd = [python, os.path.abspath(__file__), "--client", client, "--side", side]
+    cmd += ["--src", src, "--work", work]
     env = {**os.environ, "PYTHONPATH": ""}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
     log_path = os.path.join(work, f"{side}.log")
@@ -225,6 +327,8 @@ def _child(python: str, side: str, src: str, work: str) -> dict:
         f.write(proc.stderr)
     if proc.returncode != 0:
         raise RuntimeError(f"{side} run failed (log: {log_path}): {proc.stderr[-3000:]}")
+    with open(os.path.join(work, f"{side}.json"), "w") as f:
+        f.write(proc.stdout.strip().splitlines()[-1])
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -264,55 +368,89 @@ def train_events(model_dir: str) -> dict:
     return scalars
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bert", help="google-research/bert checkout (original scripts)")
-    parser.add_argument("--legacy-python", default="/work/legacy-venv/bin/python")
-    parser.add_argument("--work", default="/tmp/tpuest-client-parity")
-    parser.add_argument("--side", choices=["original", "engine"], help=argparse.SUPPRESS)
-    parser.add_argument("--src", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.side:  # a child run
-        print(json.dumps(_run_side(args.side, args.src, args.work)))
-        return 0
-    if not args.bert or not all(os.path.exists(os.path.join(args.bert, n)) for n in BERT_FILES):
-        parser.error(f"--bert must be a directory holding {', '.join(BERT_FILES)}")
+def _sources(client: str, path: str, work: str) -> tuple[str, str]:
+    """(original, migrated) source dirs under `work`; the migrated one by tpuest migrate."""
     from estimator_core.migrate import migrate_paths
 
-    work = os.path.abspath(args.work)
-    shutil.rmtree(work, ignore_errors=True)
-    write_data(os.path.join(work, "data"))
-    original_src, engine_src = os.path.join(work, "original"), os.path.join(work, "migrated")
-    copy_original(args.bert, original_src)
-    os.makedirs(engine_src)
-    for name in BERT_FILES:
-        shutil.copy(os.path.join(args.bert, name), engine_src)
-    results = migrate_paths([engine_src], in_place=True)
+    original, migrated = os.path.join(work, "original"), os.path.join(work, "migrated")
+    if client == "bert":
+        copy_original(path, original)
+        names = [os.path.join(path, n) for n in BERT_FILES]
+    else:  # the MNIST script already imports tensorflow.compat.v1: it runs on 2.15 as written
+        os.makedirs(original)
+        shutil.copy(path, os.path.join(original, "mnist_tpu.py"))
+        names = [path]
+    os.makedirs(migrated)
+    for name in names:
+        shutil.copy(name, migrated)
+    results = migrate_paths([migrated], in_place=True)
     if any(r.manual for r in results):
-        raise RuntimeError("tpuest migrate left lines to convert by hand")
-    original = _child(args.legacy_python, "original", original_src, work)
-    engine = _child(sys.executable, "engine", engine_src, work)
+        raise RuntimeError(f"tpuest migrate left lines of {path} to convert by hand")
+    return original, migrated
+
+
+def compare(client: str, path: str, legacy_python: str, work: str) -> dict:
+    """Runs `client` (bert | mnist) from `path` on both engines under `work`; the differences."""
     import numpy as np
 
-    report = {
+    shutil.rmtree(work, ignore_errors=True)
+    (write_data if client == "bert" else write_mnist_data)(os.path.join(work, "data"))
+    original_src, engine_src = _sources(client, path, work)
+    original = _child(legacy_python, client, "original", original_src, work)
+    engine = _child(sys.executable, client, "engine", engine_src, work)
+    runs = (("original", original), ("engine", engine))
+    events = {side: train_events(os.path.dirname(r["checkpoint"])) for side, r in runs}
+    evals = {
+        side: train_events(os.path.join(os.path.dirname(r["checkpoint"]), "eval"))
+        for side, r in runs
+    }
+    if client == "mnist":  # the script returns nothing from evaluate: read its eval events
+        for side, result in runs:
+            result["eval"] = {tag: max(v.items())[1] for tag, v in evals[side].items()}
+    return {
+        "client": client,
         "original": original,
         "engine": engine,
+        "final_loss_abs_diff": abs(original["final_loss"] - engine["final_loss"]),
         "eval_abs_diff": {
-            k: abs(original["eval"][k] - engine["eval"].get(k, float("nan")))
-            for k in original["eval"]
+            k: abs(v - engine["eval"].get(k, float("nan"))) for k, v in original["eval"].items()
         },
         "predictions_max_abs_diff": float(
             np.max(np.abs(np.array(original["predictions"]) - np.array(engine["predictions"])))
         ),
         "weights": compare_checkpoints(original["checkpoint"], engine["checkpoint"]),
-        "train_events": {
-            side: train_events(os.path.dirname(result["checkpoint"]))
-            for side, result in (("original", original), ("engine", engine))
-        },
+        "train_events": events,
+        "eval_event_tags": {side: sorted(e) for side, e in evals.items()},
     }
-    with open(os.path.join(work, "parity.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    print(json.dumps(report, indent=1))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bert", help="google-research/bert checkout (run_classifier.py, ...)")
+    parser.add_argument("--mnist", help="tensorflow/tpu models/official/mnist/mnist_tpu.py")
+    parser.add_argument("--legacy-python", default="/work/legacy-venv/bin/python")
+    parser.add_argument("--work", default="/tmp/tpuest-client-parity")
+    parser.add_argument("--client", choices=["bert", "mnist"], help=argparse.SUPPRESS)
+    parser.add_argument("--side", choices=["original", "engine"], help=argparse.SUPPRESS)
+    parser.add_argument("--src", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.side:  # a child run
+        print(json.dumps(_run_side(args.client, args.side, args.src, args.work)))
+        return 0
+    if args.bert and not all(os.path.exists(os.path.join(args.bert, n)) for n in BERT_FILES):
+        parser.error(f"--bert must be a directory holding {', '.join(BERT_FILES)}")
+    if args.mnist and not os.path.isfile(args.mnist):
+        parser.error(f"--mnist {args.mnist} is not a file")
+    if not (args.bert or args.mnist):
+        parser.error("give --bert DIR and/or --mnist FILE")
+    reports = []
+    for client, path in (("bert", args.bert), ("mnist", args.mnist)):
+        if path:
+            work = os.path.join(os.path.abspath(args.work), client)
+            reports.append(compare(client, path, args.legacy_python, work))
+            with open(os.path.join(work, "parity.json"), "w") as f:
+                json.dump(reports[-1], f, indent=1)
+    print(json.dumps(reports, indent=1))
     return 0
 
 
