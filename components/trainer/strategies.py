@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 
 import tensorflow as tf
+
+from estimator_core.devices import local_cpu_devices
 
 log = logging.getLogger("tpuest.trainer")
 STRATEGIES = ("mirrored", "multi_worker")
@@ -18,21 +19,10 @@ def _local_devices(replicas: int) -> list[str]:
     gpus = tf.config.list_physical_devices("GPU")
     if len(gpus) >= replicas:
         return [f"/gpu:{i}" for i in range(replicas)]
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    configured = tf.config.get_logical_device_configuration(cpu) or []
-    if len(configured) < replicas:
-        # Fails once the runtime is up; the check below then says what to do.
-        with contextlib.suppress(RuntimeError):
-            tf.config.set_logical_device_configuration(
-                cpu, [tf.config.LogicalDeviceConfiguration()] * replicas
-            )
-    available = len(tf.config.list_logical_devices("CPU"))
-    if available < replicas:
-        raise RuntimeError(
-            f"replicas={replicas} needs {replicas} devices but this process has {available} CPU "
-            "device(s) and TensorFlow is already initialized; run the trainer in a fresh process"
-        )
-    return [f"/cpu:{i}" for i in range(replicas)]
+    try:
+        return local_cpu_devices(replicas)
+    except RuntimeError as e:
+        raise RuntimeError(f"replicas={replicas}: {e}; run the trainer in a fresh process") from e
 
 
 def _tf_config_workers() -> int:

@@ -4,6 +4,8 @@ import json
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import tensorflow as tf
@@ -67,9 +69,27 @@ def test_readme_pipeline_steps_run_as_written(tmp_path, monkeypatch):
     assert "serving_default:raw" in tf.saved_model.load(push["export_path"]).signatures
 
 
+def serving_example(markdown: Path) -> str:
+    """The python block that loads out/serving/<version> and calls its raw signature."""
+    blocks = re.findall(r"^```python\n(.*?)^```", markdown.read_text(), flags=re.S | re.M)
+    (block,) = [b for b in blocks if 'load("out/serving/<version>")' in b]
+    return block
+
+
 def test_components_doc_examples_run_as_written(tmp_path, monkeypatch):
     run_as_written(tpuest_commands(ROOT / "docs" / "components.md"), tmp_path, monkeypatch)
     out = tmp_path / "out"
+    # The serving example, in a fresh process, on the first version exported above.
+    serve = serving_example(ROOT / "docs" / "components.md")
+    serve = serve.replace("<version>", versions(out / "serving")[0])
+    serve = serve.replace(')["classes"]', ')["classes"].numpy().ravel().tolist())').replace(
+        "raw(\n", "print(raw(\n", 1
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", serve], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Gentoo" in done.stdout  # what the example's comment promises
     assert (out / "eval" / artifacts.BLESSED).exists()
     assert tf.train.latest_checkpoint(str(out / "model2")).endswith("model.ckpt-600")
     (check,) = read(out / "eval2" / artifacts.BLESSING_FILE)["checks"]
