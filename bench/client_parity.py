@@ -1,10 +1,12 @@
 """Real-client parity: TPU-era scripts on the original TPUEstimator and, after `tpuest migrate`,
 on this engine, with the same tiny data and initial weights.
 
-    python -m bench.client_parity [--bert DIR] [--mnist FILE] [--legacy-python PY] [--work DIR]
+    python -m bench.client_parity [--bert DIR] [--mnist FILE] [--resnet DIR]
+                                  [--legacy-python PY] [--work DIR]
 
 --bert is a checkout of google-research/bert (run_classifier.py, modeling.py, optimization.py,
-tokenization.py); --mnist is tensorflow/tpu's models/official/mnist/mnist_tpu.py. None of their
+tokenization.py); --mnist is tensorflow/tpu's models/official/mnist/mnist_tpu.py; --resnet is
+tensorflow/tpu's models/ directory (official/resnet, common, hyperparameters). None of their
 code is kept in this repository. The original side runs under a TensorFlow 2.15 +
 tensorflow-estimator 2.15 + tf-slim Python (see bench/legacy_peer.py); the engine side runs the
 `tpuest migrate` output unedited, in TF2 behavior.
@@ -20,6 +22,11 @@ partial eval and predict batches run as written.
 
 MNIST (64/32/10 synthetic 28x28 images, batch 16, 10 steps, --tpu=local): it runs on 2.15 as
 written; both sides start from one step-0 checkpoint placed in model_dir (NumPy-drawn weights).
+
+ResNet (resnet_main.py, depth 18, 32x32 images from the script's own null input, batch 8, 4
+steps of 2-step loops, train_and_eval; needs pyyaml in the 2.15 Python): batch norm with
+UPDATE_OPS, weight decay, the warm-up learning rate, host_call with TF2 summaries and
+params['use_tpu'] as written; the engine side starts from the original side's step-0 checkpoint.
 
 Both sides switch off what neither engine can make equal across two different graphs: unseeded
 `shuffle`s of the training records and dropout (BERT's hard-coded classifier dropout, MNIST's
@@ -73,6 +80,24 @@ CONFIG = {
     "vocab_size": len(VOCAB),
 }
 BERT_FILES = ("run_classifier.py", "modeling.py", "optimization.py", "tokenization.py")
+RESNET_FLAGS = {
+    "use_tpu": "false",
+    "tpu": "local",
+    "data_dir": "",  # the script's null input: black images, label 0 (no random preprocessing)
+    "resnet_depth": "18",
+    "train_batch_size": "8",
+    "eval_batch_size": "8",
+    "train_steps": "4",
+    "num_train_images": "32",
+    "num_eval_images": "16",
+    "image_size": "32",
+    "iterations_per_loop": "2",
+    "steps_per_eval": "4",
+    "precision": "float32",
+    "num_label_classes": "10",
+    "mode": "train_and_eval",
+}
+RESNET_DIRS = ("official", "common", "hyperparameters")
 MNIST_FLAGS = {
     "tpu": "local",  # the script always builds a TPUClusterResolver; "local" needs no Cloud API
     "batch_size": "16",
@@ -294,6 +319,74 @@ def _run_mnist(tensorflow, side: str, work: str, out: str) -> dict:
     return {"eval": {}, "predictions": []}
 
 
+def _accept_numpy_steps() -> list[str]:
+    """resnet_main passes max_steps=current_step + n with current_step a NumPy int64 (read from
+    the checkpoint); the original accepts it. If the engine refuses it, convert it here, and say so."""
+    import numbers
+
+    import numpy as np
+
+    import estimator_core.estimator as engine
+
+    try:
+        engine._check_steps("max_steps", np.int64(4))
+        return []
+    except ValueError as e:
+        refusal = str(e)
+    check = engine._check_steps
+    engine._check_steps = lambda name, value: check(
+        name, int(value) if isinstance(value, numbers.Integral) else value
+    )
+    return [f"the engine refuses NumPy step counts ({refusal}): converted to int by this driver"]
+
+
+def _run_resnet(tensorflow, side: str, work: str, out: str) -> dict:
+    """resnet_main.py as `python resnet_main.py FLAGS` runs it; the engine side starts from the
+    original side's step-0 checkpoint (same initial weights)."""
+    import ast
+    import logging
+    import runpy
+
+    src = sys.path[0]
+    sys.path.insert(1, os.path.join(src, "official", "resnet"))  # its `import resnet_layers`
+    shims = []
+    if side == "engine":
+        os.makedirs(out)
+        first = os.path.join(work, "out_original", "model.ckpt-0")
+        for name in os.listdir(os.path.dirname(first)):
+            if name.startswith("model.ckpt-0."):
+                shutil.copy(os.path.join(os.path.dirname(first), name), out)
+        with open(os.path.join(out, "checkpoint"), "w") as f:
+            f.write('model_checkpoint_path: "model.ckpt-0"\n')
+        shims = _accept_numpy_steps()
+    results = []
+
+    class EvalResults(logging.Handler):
+        def emit(self, record):
+            text = record.getMessage()
+            if text.startswith("Eval results at step"):
+                results.append(ast.literal_eval(text.split(": ", 1)[1]))
+
+    logging.getLogger("").addHandler(EvalResults())
+    logging.getLogger("tensorflow").addHandler(EvalResults())
+    sys.argv = [
+        "resnet_main.py",
+        *(f"--{k}={v}" for k, v in {**RESNET_FLAGS, "model_dir": out}.items()),
+    ]
+    try:
+        runpy.run_path(
+            os.path.join(src, "official", "resnet", "resnet_main.py"), run_name="__main__"
+        )
+    except SystemExit as e:
+        if e.code:
+            raise
+    return {
+        "eval": {k: float(v) for k, v in results[-1].items()},
+        "predictions": [],
+        "shims": shims,
+    }
+
+
 def _run_side(client: str, side: str, src: str, work: str) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, src)
@@ -302,7 +395,8 @@ def _run_side(client: str, side: str, src: str, work: str) -> dict:
     out = os.path.join(work, f"out_{side}")
     shutil.rmtree(out, ignore_errors=True)
     log = _LogReader()
-    result = (_run_bert if client == "bert" else _run_mnist)(tensorflow, side, work, out)
+    run = {"bert": _run_bert, "mnist": _run_mnist, "resnet": _run_resnet}[client]
+    result = run(tensorflow, side, work, out)
     if log.predictions:
         result["predictions"] = log.predictions
     return {
@@ -354,7 +448,7 @@ def compare_checkpoints(a: str, b: str) -> dict:
 
 
 def train_events(model_dir: str) -> dict:
-    """Scalar summaries of the training events file(s): {tag: {step: value}}."""
+    """Scalar summaries (TF1 and TF2) of the events files in `model_dir`: {tag: {step: value}}."""
     import glob
 
     import tensorflow as tf
@@ -365,6 +459,10 @@ def train_events(model_dir: str) -> dict:
             for value in event.summary.value:
                 if value.HasField("simple_value"):
                     scalars.setdefault(value.tag, {})[event.step] = value.simple_value
+                elif value.HasField("tensor") and not value.tensor.tensor_shape.dim:
+                    number = tf.make_ndarray(value.tensor)
+                    if number.dtype.kind in "fiu":  # TF2 tf.summary.scalar (host_call)
+                        scalars.setdefault(value.tag, {})[event.step] = float(number)
     return scalars
 
 
@@ -376,16 +474,23 @@ def _sources(client: str, path: str, work: str) -> tuple[str, str]:
     if client == "bert":
         copy_original(path, original)
         names = [os.path.join(path, n) for n in BERT_FILES]
-    else:  # the MNIST script already imports tensorflow.compat.v1: it runs on 2.15 as written
+    elif client == "mnist":  # it imports tensorflow.compat.v1 already: runs on 2.15 as written
         os.makedirs(original)
         shutil.copy(path, os.path.join(original, "mnist_tpu.py"))
         names = [path]
-    os.makedirs(migrated)
+    else:  # resnet: the models/ directory of tensorflow/tpu, also run on 2.15 as written
+        for name in RESNET_DIRS:
+            shutil.copytree(os.path.join(path, name), os.path.join(original, name))
+            shutil.copytree(os.path.join(path, name), os.path.join(migrated, name))
+        names = []
+    os.makedirs(migrated, exist_ok=True)
     for name in names:
         shutil.copy(name, migrated)
     results = migrate_paths([migrated], in_place=True)
-    if any(r.manual for r in results):
-        raise RuntimeError(f"tpuest migrate left lines of {path} to convert by hand")
+    manual = [f"{r.path}:{p.line}" for r in results for p in r.manual]
+    # ResNet's Bigtable input and async checkpointing stay manual; they run only when asked for.
+    if manual and client != "resnet":
+        raise RuntimeError(f"tpuest migrate left lines to convert by hand: {manual}")
     return original, migrated
 
 
@@ -394,7 +499,8 @@ def compare(client: str, path: str, legacy_python: str, work: str) -> dict:
     import numpy as np
 
     shutil.rmtree(work, ignore_errors=True)
-    (write_data if client == "bert" else write_mnist_data)(os.path.join(work, "data"))
+    if client != "resnet":
+        (write_data if client == "bert" else write_mnist_data)(os.path.join(work, "data"))
     original_src, engine_src = _sources(client, path, work)
     original = _child(legacy_python, client, "original", original_src, work)
     engine = _child(sys.executable, client, "engine", engine_src, work)
@@ -417,7 +523,9 @@ def compare(client: str, path: str, legacy_python: str, work: str) -> dict:
         },
         "predictions_max_abs_diff": float(
             np.max(np.abs(np.array(original["predictions"]) - np.array(engine["predictions"])))
-        ),
+        )
+        if original["predictions"]
+        else None,
         "weights": compare_checkpoints(original["checkpoint"], engine["checkpoint"]),
         "train_events": events,
         "eval_event_tags": {side: sorted(e) for side, e in evals.items()},
@@ -428,9 +536,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bert", help="google-research/bert checkout (run_classifier.py, ...)")
     parser.add_argument("--mnist", help="tensorflow/tpu models/official/mnist/mnist_tpu.py")
+    parser.add_argument("--resnet", help="tensorflow/tpu models/ (official/resnet, common, ...)")
     parser.add_argument("--legacy-python", default="/work/legacy-venv/bin/python")
     parser.add_argument("--work", default="/tmp/tpuest-client-parity")
-    parser.add_argument("--client", choices=["bert", "mnist"], help=argparse.SUPPRESS)
+    parser.add_argument("--client", choices=["bert", "mnist", "resnet"], help=argparse.SUPPRESS)
     parser.add_argument("--side", choices=["original", "engine"], help=argparse.SUPPRESS)
     parser.add_argument("--src", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -441,10 +550,14 @@ def main(argv=None) -> int:
         parser.error(f"--bert must be a directory holding {', '.join(BERT_FILES)}")
     if args.mnist and not os.path.isfile(args.mnist):
         parser.error(f"--mnist {args.mnist} is not a file")
-    if not (args.bert or args.mnist):
-        parser.error("give --bert DIR and/or --mnist FILE")
+    if args.resnet and not os.path.isfile(
+        os.path.join(args.resnet, "official", "resnet", "resnet_main.py")
+    ):
+        parser.error(f"--resnet {args.resnet} has no official/resnet/resnet_main.py")
+    if not (args.bert or args.mnist or args.resnet):
+        parser.error("give --bert DIR, --mnist FILE and/or --resnet DIR")
     reports = []
-    for client, path in (("bert", args.bert), ("mnist", args.mnist)):
+    for client, path in (("bert", args.bert), ("mnist", args.mnist), ("resnet", args.resnet)):
         if path:
             work = os.path.join(os.path.abspath(args.work), client)
             reports.append(compare(client, path, args.legacy_python, work))
