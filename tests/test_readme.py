@@ -29,7 +29,8 @@ def test_ci_runs_exactly_the_readmes_test_command():
     quickstart = README.read_text().split("## Quickstart", 1)[1].split("```bash\n", 1)[1]
     commands = [line for line in quickstart.split("```")[0].splitlines() if line.strip()]
     commands = [line for line in commands if not line.startswith("#")]
-    assert len(commands) == 2, "the Quickstart is exactly two commands"
+    assert len(commands) == 3, "the Quickstart is the demo, the tests and the TFX tests"
     ci = (README.parent / ".ci" / "run").read_text().splitlines()
-    assert commands[1] in ci
+    assert commands[1] in ci and commands[2] in ci
+    assert "pytest -q tests/tfx" in commands[2] and "TPUEST_REQUIRE_TFX=1" in commands[2]
     assert commands[0].endswith("tpuest demo")

@@ -37,8 +37,8 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
 import posixpath
+import shutil
 from typing import Any
 
 import tensorflow as tf
@@ -119,13 +119,15 @@ def _place_saved_model(version_dir: str, serving_model_dir: str) -> None:
         tf.io.gfile.rmtree(serving_model_dir)
     tf.io.gfile.makedirs(posixpath.dirname(serving_model_dir.rstrip("/")))
     if "://" not in serving_model_dir:
-        os.replace(version_dir, serving_model_dir)
+        shutil.move(version_dir, serving_model_dir)  # a rename, or a copy across devices
         return
     # Object stores cannot rename a directory: copy file by file, saved_model.pb last.
     deferred = []
     for folder, _, names in tf.io.gfile.walk(version_dir):
-        relative = posixpath.relpath(folder, version_dir)
-        target_folder = posixpath.normpath(posixpath.join(serving_model_dir, relative))
+        relative = folder[len(version_dir) :].strip("/")
+        target_folder = (
+            f"{serving_model_dir.rstrip('/')}/{relative}" if relative else serving_model_dir
+        )
         tf.io.gfile.makedirs(target_folder)
         for name in names:
             pair = (posixpath.join(folder, name), posixpath.join(target_folder, name))

@@ -166,3 +166,23 @@ def test_bad_fn_args_name_the_problem(prepared, tmp_path):
         )
     with pytest.raises(FileNotFoundError, match="no SavedModel variables"):
         run_fn(_fn_args(prepared, str(tmp_path), base_model=str(tmp_path)))
+
+
+def test_a_saved_model_is_copied_into_place_on_filesystems_without_directory_rename():
+    from components.trainer.tfx import _place_saved_model
+
+    source, target = "ram://tpuest-export/1700000000", "ram://tpuest-model/Format-Serving"
+    files = {"saved_model.pb": b"graph", "variables/variables.index": b"index"}
+    for name, payload in files.items():
+        tf.io.gfile.makedirs(os.path.dirname(f"{source}/{name}"))
+        with tf.io.gfile.GFile(f"{source}/{name}", "wb") as f:
+            f.write(payload)
+    tf.io.gfile.makedirs(target)  # a retried attempt's leftovers are replaced
+    with tf.io.gfile.GFile(f"{target}/stale.txt", "w") as f:
+        f.write("old")
+    _place_saved_model(source, target)
+    for name, payload in files.items():
+        with tf.io.gfile.GFile(f"{target}/{name}", "rb") as f:
+            assert f.read() == payload
+    assert not tf.io.gfile.exists(f"{target}/stale.txt")
+    assert not tf.io.gfile.exists(f"{source}/saved_model.pb")
