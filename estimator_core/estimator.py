@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import numbers
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -27,13 +28,15 @@ def _check_batch_size(name: str, value) -> None:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
-def _check_steps(name: str, value) -> None:
+def _steps(name: str, value) -> int | None:
+    """`value` as a Python int (NumPy integers too, as the original took them), or None."""
     if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an int, got {value!r}")
     if value <= 0:
         raise ValueError(f"Must specify {name} > 0, given: {value}")
+    return int(value)
 
 
 class TPUEstimator:
@@ -216,9 +219,9 @@ class TPUEstimator:
         `save_checkpoints_steps` is given (train_and_evaluate's eval_every_steps)."""
         if steps is not None and max_steps is not None:
             raise ValueError("Can not provide both steps and max_steps.")
-        _check_steps("steps", steps)
-        _check_steps("max_steps", max_steps)
-        _check_steps("save_checkpoints_steps", save_checkpoints_steps)
+        steps = _steps("steps", steps)
+        max_steps = _steps("max_steps", max_steps)
+        save_checkpoints_steps = _steps("save_checkpoints_steps", save_checkpoints_steps)
         ctx = self._context_for(ModeKeys.TRAIN)
         self.last_train_result = training.run_train(
             ctx,
@@ -234,7 +237,7 @@ class TPUEstimator:
 
     def evaluate(self, input_fn, steps=None, hooks=None, checkpoint_path=None, name=None) -> dict:
         """Evaluates `steps` batches (or all input) and returns the metrics, loss and global_step."""
-        _check_steps("steps", steps)
+        steps = _steps("steps", steps)
         ctx = self._context_for(ModeKeys.EVAL)
         checkpoint = checkpoints.require_checkpoint(self.model_dir, checkpoint_path)
         return evaluation.run_evaluate(

@@ -56,6 +56,18 @@ def test_steps_are_incremental_and_max_steps_absolute(tmp_path):
     assert est.get_variable_value("global_step") == 12
 
 
+def test_numpy_step_counts_are_taken_as_ints(tmp_path):
+    # ResNet-style scripts read the global step from a checkpoint (a NumPy int) and pass it on.
+    est = estimator(tmp_path, iterations=2)
+    est.train(train_input_fn(), max_steps=np.int64(3))
+    assert est.get_variable_value("global_step") == 3
+    est.train(train_input_fn(), steps=np.int32(2))
+    assert est.get_variable_value("global_step") == 5
+    assert est.evaluate(finite_input_fn(), steps=np.int64(1))["global_step"] == 5
+    with pytest.raises(ValueError, match="max_steps must be an int, got 2.5"):
+        est.train(train_input_fn(), max_steps=2.5)
+
+
 def test_in_graph_loop_matches_one_session_run_per_step(tmp_path):
     looped = estimator(tmp_path / "loop", iterations=10).train(train_input_fn(), max_steps=30)
     stepped = estimator(tmp_path / "step", iterations=1).train(train_input_fn(), max_steps=30)
