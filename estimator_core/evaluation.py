@@ -9,13 +9,13 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from estimator_core.context import EngineContext, new_graph
-from estimator_core.graph_cache import GraphCache, LiveGraph, call_key
+from estimator_core.context import EngineContext
+from estimator_core.graph_cache import GraphCache, LiveGraph, call_key, in_use, reuse_or_build
 from estimator_core.inputs import make_input_source
+from estimator_core.mode_graph import mode_graph, open_live
 from estimator_core.mode_keys import ModeKeys
-from estimator_core.replication import replication_for_mode
-from estimator_core.session import HookedSession, restore_into, start_session
-from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of, validate_spec
+from estimator_core.session import HookedSession, restore_into
+from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of
 
 log = logging.getLogger("estimator_core")
 v1 = tf.compat.v1
@@ -74,36 +74,42 @@ class EvalGraph:
 
 
 def _build(ctx: EngineContext, input_fn, hooks, checkpoint: str, key) -> LiveGraph:
-    graph = new_graph(ctx.config.tf_random_seed)
-    with graph.as_default():
-        replication = replication_for_mode(ctx, EVAL)
-        with replication.scope():
-            global_step = v1.train.get_or_create_global_step()
+    with mode_graph(ctx, EVAL) as mg:
         source = make_input_source(ctx.call_input_fn(input_fn, EVAL), EVAL)
         features, labels = source.get_next()
-        spec, loss_sum, count, gathered = replication.eval_step(
-            features,
-            labels,
-            lambda f, lab: validate_spec(ctx.call_model_fn(f, lab, EVAL), EVAL),
-            _metric_tensors,
+        spec, loss_sum, count, gathered = mg.replication.eval_step(
+            features, labels, mg.call_model_fn, _metric_tensors
         )
         # metric_fn runs once on the host, on the tensors gathered from every replica.
-        metrics = metric_ops_of(spec, gathered, replicated=replication.num_replicas > 1)
+        metrics = metric_ops_of(spec, gathered, replicated=mg.replication.num_replicas > 1)
         if "loss" not in metrics:
             # Weighted by example count so a partial last batch counts per example.
             metrics["loss"] = v1.metrics.mean(loss_sum / tf.maximum(count, 1.0), weights=count)
         values = {k: v[0] for k, v in metrics.items()}
-        values["global_step"] = global_step.read_value()
+        values["global_step"] = mg.global_step.read_value()
         updates = tf.group(*[v[1] for v in metrics.values()])
         reset_metrics = v1.variables_initializer(v1.local_variables())
         scaffold = scaffold_of(spec)
-        init_ops = replication.init_ops()
+        init_ops = mg.replication.init_ops()
         all_hooks = [*(hooks or ()), *hooks_of(spec, EVAL)]
-    session = start_session(
-        graph, scaffold, all_hooks, checkpoint, replication, ctx.config, init_ops
+    return open_live(
+        key,
+        graph=mg.graph,
+        replication=mg.replication,
+        scaffold=scaffold,
+        hooks=all_hooks,
+        state=EvalGraph(source, updates, values, reset_metrics, scaffold.saver),
+        config=ctx.config,
+        init_ops=init_ops,
+        restore_from=checkpoint,
+        checkpoint=checkpoint,
     )
-    state = EvalGraph(source, updates, values, reset_metrics, scaffold.saver)
-    return LiveGraph(key, graph, session, all_hooks, state, checkpoint=checkpoint)
+
+
+def _refresh(live: LiveGraph, checkpoint: str) -> None:
+    """A reused EVAL graph: `checkpoint`'s values in, metric accumulators back to zero."""
+    restore_into(live.session, live.state.saver, checkpoint)
+    live.session.run(live.state.reset_metrics)
 
 
 def run_evaluate(
@@ -118,38 +124,29 @@ def run_evaluate(
 ) -> dict:
     """Evaluates `checkpoint` on `steps` batches (or all input); every example weighs the same."""
     key = call_key(input_fn, *(hooks or ()))
-    live = cache.get(EVAL, key) if cache is not None else None
-    if live is not None:
-        restore_into(live.session, live.state.saver, checkpoint)
-        live.session.run(live.state.reset_metrics)
-    else:
-        live = _build(ctx, input_fn, hooks, checkpoint, key)
-        if cache is not None:
-            cache.put(EVAL, live)
+    live, cached = reuse_or_build(
+        cache,
+        EVAL,
+        key,
+        build=lambda: _build(ctx, input_fn, hooks, checkpoint, key),
+        refresh=lambda live: _refresh(live, checkpoint),
+    )
     state, session = live.state, live.session
-    try:
-        with live.graph.as_default():
-            if state.source.initializer is not None:
-                session.run(state.source.initializer)
-            hooked = HookedSession(session, live.hooks)
-            batches = 0
-            while (steps is None or batches < steps) and not hooked.should_stop:
-                try:
-                    hooked.run(state.updates)
-                except (tf.errors.OutOfRangeError, StopIteration):
-                    break
-                batches += 1
-                if not state.source.is_dataset and steps is None:
-                    break  # tensors never run out; one batch is all a tensor input_fn gives
-            result = session.run(state.values)
-            hooked.end()
-    except BaseException:
-        if cache is not None:
-            cache.evict(EVAL)
-        raise
-    finally:
-        if cache is None:
-            session.close()
+    with in_use(cache, EVAL, live, cached), live.graph.as_default():
+        if state.source.initializer is not None:
+            session.run(state.source.initializer)
+        hooked = HookedSession(session, live.hooks)
+        batches = 0
+        while (steps is None or batches < steps) and not hooked.should_stop:
+            try:
+                hooked.run(state.updates)
+            except (tf.errors.OutOfRangeError, StopIteration):
+                break
+            batches += 1
+            if not state.source.is_dataset and steps is None:
+                break  # tensors never run out; one batch is all a tensor input_fn gives
+        result = session.run(state.values)
+        hooked.end()
     result = {k: _to_python(v) for k, v in result.items()}
     log.info(
         "Evaluation of %s (%d batches): %s",

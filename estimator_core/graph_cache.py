@@ -8,8 +8,10 @@ requested checkpoint into the live session on every call.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import tensorflow as tf
@@ -62,6 +64,57 @@ class GraphCache:
     def close(self) -> None:
         for mode in list(self._live):
             self.evict(mode)
+
+
+def reuse_or_build(
+    cache: GraphCache | None,
+    mode: str,
+    key: tuple,
+    *,
+    build: Callable[[], LiveGraph],
+    refresh: Callable[[LiveGraph], None],
+    share: Callable[[LiveGraph], bool] = lambda live: True,
+) -> tuple[LiveGraph, bool]:
+    """(live graph, whether the cache holds it) for one call.
+
+    A cached graph built for `key` is `refresh`ed (checkpoint restored) and reused; otherwise
+    `build()` makes one, kept in the cache when `share(live)` allows it.
+    """
+    live = cache.get(mode, key) if cache is not None else None
+    if live is not None:
+        refresh(live)
+        return live, True
+    live = build()
+    cached = cache is not None and share(live)
+    if cached:
+        cache.put(mode, live)
+    return live, cached
+
+
+@contextlib.contextmanager
+def in_use(
+    cache: GraphCache | None,
+    mode: str,
+    live: LiveGraph,
+    cached: bool,
+    evict_on: type[BaseException] | tuple = BaseException,
+    busy: bool = False,
+) -> Iterator[LiveGraph]:
+    """One call's use of `live`: a failure (`evict_on`) evicts a cached graph, whose session
+    may be in any state; a graph the cache does not hold is closed at the end. With `busy`,
+    the graph is marked in use meanwhile (a predict generator still reading from it)."""
+    live.busy = live.busy or busy
+    try:
+        yield live
+    except evict_on:
+        if cached:
+            cache.evict(mode)
+        raise
+    finally:
+        if busy:
+            live.busy = False
+        if not cached:
+            live.session.close()
 
 
 def _same(a, b) -> bool:

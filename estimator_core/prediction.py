@@ -8,13 +8,13 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow as tf
 
-from estimator_core.context import EngineContext, new_graph
-from estimator_core.graph_cache import GraphCache, LiveGraph, call_key
+from estimator_core.context import EngineContext
+from estimator_core.graph_cache import GraphCache, LiveGraph, call_key, in_use, reuse_or_build
 from estimator_core.inputs import make_input_source
+from estimator_core.mode_graph import mode_graph, open_live
 from estimator_core.mode_keys import ModeKeys
-from estimator_core.replication import replication_for_mode
-from estimator_core.session import HookedSession, restore_into, start_session
-from estimator_core.spec import hooks_of, scaffold_of, validate_spec
+from estimator_core.session import HookedSession, restore_into
+from estimator_core.spec import hooks_of, scaffold_of
 
 v1 = tf.compat.v1
 PREDICT = ModeKeys.PREDICT
@@ -68,25 +68,26 @@ class PredictGraph:
 
 
 def _build(ctx: EngineContext, input_fn, predict_keys, hooks, checkpoint: str, key) -> LiveGraph:
-    graph = new_graph(ctx.config.tf_random_seed)
-    with graph.as_default():
-        replication = replication_for_mode(ctx, PREDICT)
-        with replication.scope():
-            v1.train.get_or_create_global_step()
+    with mode_graph(ctx, PREDICT) as mg:
         source = make_input_source(ctx.call_input_fn(input_fn, PREDICT), PREDICT)
         features, _ = source.get_next()
-        spec, predictions = replication.predict_step(
-            features, lambda f, _: validate_spec(ctx.call_model_fn(f, None, PREDICT), PREDICT)
-        )
+        spec, predictions = mg.replication.predict_step(features, mg.call_model_fn)
         predictions = select_predictions(predictions, predict_keys)
         scaffold = scaffold_of(spec)
-        init_ops = replication.init_ops()
+        init_ops = mg.replication.init_ops()
         all_hooks = [*(hooks or ()), *hooks_of(spec, PREDICT)]
-    session = start_session(
-        graph, scaffold, all_hooks, checkpoint, replication, ctx.config, init_ops
+    return open_live(
+        key,
+        graph=mg.graph,
+        replication=mg.replication,
+        scaffold=scaffold,
+        hooks=all_hooks,
+        state=PredictGraph(source, predictions, scaffold.saver),
+        config=ctx.config,
+        init_ops=init_ops,
+        restore_from=checkpoint,
+        checkpoint=checkpoint,
     )
-    state = PredictGraph(source, predictions, scaffold.saver)
-    return LiveGraph(key, graph, session, all_hooks, state, checkpoint=checkpoint)
 
 
 def run_predict(
@@ -101,19 +102,18 @@ def run_predict(
 ) -> Iterator:
     keys = tuple(predict_keys) if isinstance(predict_keys, (list, tuple)) else predict_keys
     key = call_key(input_fn, keys, *(hooks or ()))
-    live = cache.get(PREDICT, key) if cache is not None else None
-    cached = live is not None
-    if cached:
-        restore_into(live.session, live.state.saver, checkpoint)
-    else:
-        live = _build(ctx, input_fn, predict_keys, hooks, checkpoint, key)
+    live, cached = reuse_or_build(
+        cache,
+        PREDICT,
+        key,
+        build=lambda: _build(ctx, input_fn, predict_keys, hooks, checkpoint, key),
+        refresh=lambda live: restore_into(live.session, live.state.saver, checkpoint),
         # While another predict generator still reads the cached graph, this one stays private.
-        cached = cache is not None and not cache.busy(PREDICT)
-        if cached:
-            cache.put(PREDICT, live)
+        share=lambda live: not cache.busy(PREDICT),
+    )
     state, session = live.state, live.session
-    live.busy = True
-    try:
+    # A generator closed early (GeneratorExit) keeps its cached graph: only errors evict it.
+    with in_use(cache, PREDICT, live, cached, evict_on=Exception, busy=True):
         with live.graph.as_default():
             if state.source.initializer is not None:
                 session.run(state.source.initializer)
@@ -130,11 +130,3 @@ def run_predict(
             if not state.source.is_dataset:
                 break  # a tensor input_fn gives one batch
         hooked.end()
-    except Exception:
-        if cached:
-            cache.evict(PREDICT)
-        raise
-    finally:
-        live.busy = False
-        if not cached:
-            session.close()

@@ -10,15 +10,15 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from estimator_core import checkpoints, loop_fit, step_order
-from estimator_core.context import EngineContext, new_graph
+from estimator_core.context import EngineContext
 from estimator_core.host_steps import StepLoop, build_step_outputs
 from estimator_core.inputs import InputSource, make_input_source
 from estimator_core.loop import TrainLoop, build_train_loop
 from estimator_core.loop_fit import LoopBlocked
+from estimator_core.mode_graph import mode_graph
 from estimator_core.mode_keys import ModeKeys
-from estimator_core.replication import replication_for_mode
 from estimator_core.session import session_config
-from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of, validate_spec
+from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of
 
 log = logging.getLogger("estimator_core")
 v1 = tf.compat.v1
@@ -120,11 +120,8 @@ def _build(
 ) -> TrainGraph:
     """One build. In the loop, a spec with host_call is built twice: the first build learns the
     host tensors' types, the second carries the last step's values out of the loop."""
-    graph = new_graph(ctx.config.tf_random_seed)
-    with graph.as_default():
-        replication = replication_for_mode(ctx, TRAIN, session_config(ctx.config))
-        with replication.scope():
-            global_step = _create_global_step()
+    with mode_graph(ctx, TRAIN, session_config(ctx.config), _create_global_step) as mg:
+        graph, replication, global_step = mg.graph, mg.replication, mg.global_step
         sources = [
             make_input_source(ctx.call_input_fn(input_fn, TRAIN, invocation=i), TRAIN)
             for i in range(1 if ctx.per_host_input else replication.num_local)
@@ -134,9 +131,6 @@ def _build(
         def get_next():
             # Per-host input: one source; per-shard input: the next source on each call.
             return sources[next(calls) % len(sources)].get_next()
-
-        def call(features, labels):
-            return validate_spec(ctx.call_model_fn(features, labels, TRAIN), TRAIN)
 
         specs, step_graphs = [], []
         order_sources = step_order.global_step_sources(
@@ -150,7 +144,9 @@ def _build(
             first_op = len(step_graph.get_operations())
             lifting = loop_fit.lifting_initial_values() if in_loop else contextlib.nullcontext()
             with lifting:
-                spec, train_op, loss, host = replication.train_step(get_next, call, dep, host_fn)
+                spec, train_op, loss, host = replication.train_step(
+                    get_next, mg.call_model_fn, dep, host_fn
+                )
             specs.append(spec)
             step_graphs.append(step_graph)
             step_order.order_global_step_reads(

@@ -10,12 +10,13 @@ import tensorflow as tf
 
 from estimator_core import checkpoints
 from estimator_core.context import EngineContext
-from estimator_core.graph_cache import GraphCache, LiveGraph, call_key
+from estimator_core.graph_cache import GraphCache, LiveGraph, call_key, in_use, reuse_or_build
 from estimator_core.hooks import LoopReportHook, checkpoint_hook
+from estimator_core.mode_graph import open_live
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.model_dir_lock import ModelDirLock
 from estimator_core.preemption import PreemptionWatcher
-from estimator_core.session import HookedSession, restore_into, start_session
+from estimator_core.session import HookedSession, restore_into
 from estimator_core.train_graph import (
     TrainGraph,
     build_train_graph,
@@ -130,41 +131,30 @@ def _build_live(
                     saving_listeners,
                 )
             )
-    resume_from = checkpoints.restore_candidates(ctx.model_dir)
-    session = start_session(
-        tg.graph,
-        tg.scaffold,
-        all_hooks,
-        resume_from,
-        tg.replication,
-        config,
-        tg.init_ops,
+    return open_live(
+        key,
+        graph=tg.graph,
+        replication=tg.replication,
+        scaffold=tg.scaffold,
+        hooks=all_hooks,
+        state=tg,
+        config=config,
+        init_ops=tg.init_ops,
+        restore_from=checkpoints.restore_candidates(ctx.model_dir),
+        checkpoint=latest,
         warm_started=tg.warm_started,
     )
-    return LiveGraph(key, tg.graph, session, all_hooks, tg, checkpoint=latest)
 
 
-def _reuse_or_build(
-    ctx, input_fn, hooks, saving_listeners, cache, save_checkpoints_steps
-) -> LiveGraph:
-    """The cached live graph for this call, or a newly built one."""
-    key = call_key(input_fn, *(hooks or ()), *(saving_listeners or ()), save_checkpoints_steps)
-    live = cache.get(ModeKeys.TRAIN, key) if cache is not None else None
-    if live is not None:
-        latest = checkpoints.latest_checkpoint(ctx.model_dir)
-        if latest != live.checkpoint:
-            # Someone else moved model_dir on: its checkpoint wins over the live session.
-            restore_into(
-                live.session,
-                live.state.scaffold.saver,
-                checkpoints.restore_candidates(ctx.model_dir),
-            )
-            live.checkpoint = latest
-        return live
-    live = _build_live(ctx, input_fn, hooks, saving_listeners, key, save_checkpoints_steps)
-    if cache is not None and not live.state.replication.session_target:
-        cache.put(ModeKeys.TRAIN, live)
-    return live
+def _refresh(live: LiveGraph, model_dir: str) -> None:
+    """A reused TRAIN graph: if someone else moved model_dir on, its checkpoint wins over the
+    live session."""
+    latest = checkpoints.latest_checkpoint(model_dir)
+    if latest != live.checkpoint:
+        restore_into(
+            live.session, live.state.scaffold.saver, checkpoints.restore_candidates(model_dir)
+        )
+        live.checkpoint = latest
 
 
 def _train(
@@ -192,10 +182,21 @@ def _train(
                 "steps_per_sec": None,
                 "preempted": False,
             }
-    live = _reuse_or_build(ctx, input_fn, hooks, saving_listeners, cache, save_checkpoints_steps)
+    key = call_key(input_fn, *(hooks or ()), *(saving_listeners or ()), save_checkpoints_steps)
+    live, cached = reuse_or_build(
+        cache,
+        ModeKeys.TRAIN,
+        key,
+        build=lambda: _build_live(
+            ctx, input_fn, hooks, saving_listeners, key, save_checkpoints_steps
+        ),
+        refresh=lambda live: _refresh(live, ctx.model_dir),
+        # A session on a remote target (TF_CONFIG workers) is not kept between calls.
+        share=lambda live: not live.state.replication.session_target,
+    )
     tg, session, report, config = live.state, live.session, live.hooks[0], ctx.config
-    cached = cache is not None and cache.get(ModeKeys.TRAIN, live.key) is live
-    try:
+    # On failure the session may be ahead of the last checkpoint: never reuse it.
+    with in_use(cache, ModeKeys.TRAIN, live, cached):
         with tg.graph.as_default():
             session.run([s.initializer for s in tg.sources if s.initializer is not None])
             start = int(session.run(tg.global_step))
@@ -215,15 +216,6 @@ def _train(
             hooked.end()
             final = int(session.run(tg.global_step))
         live.checkpoint = checkpoints.latest_checkpoint(ctx.model_dir)
-    except BaseException:
-        # The session may now be ahead of the last checkpoint: never reuse it.
-        if cached:
-            cache.evict(ModeKeys.TRAIN)
-        else:
-            session.close()
-        raise
-    if not cached:
-        session.close()
     if preemption.requested:
         log.warning("preempted: stopped at global_step %d with a checkpoint saved", final)
     if report.last_loss is not None:

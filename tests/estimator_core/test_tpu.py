@@ -145,21 +145,24 @@ def test_tpu_eval_and_predict_pad_the_final_batch_and_count_each_example_once(tm
 
 
 def test_the_tpu_eval_graph_builds_with_tpu_ops(tmp_path, monkeypatch):
-    from estimator_core import evaluation, tpu
+    from estimator_core import mode_graph, tpu
 
     monkeypatch.setattr(
         tpu, "require_tpu", lambda config, mode: (_FakeResolver(), ["core0", "core1"])
     )
     built = {}
 
-    def keep_graph(graph, scaffold, hooks, checkpoint, replication, config, init_ops=()):
+    def keep_graph(
+        graph, scaffold, hooks, checkpoint, replication, config, init_ops=(), warm_started=None
+    ):
         built["graph"], built["init_ops"] = graph, init_ops
         raise RuntimeError("graph built")
 
-    monkeypatch.setattr(evaluation, "start_session", keep_graph)
     from .fakes import estimator
 
     estimator(tmp_path).train(train_input_fn(), steps=2)
+    # Every mode opens its session through mode_graph: stop the EVAL build there.
+    monkeypatch.setattr(mode_graph, "start_session", keep_graph)
     est = tpu_estimator(tmp_path, eval_batch_size=8)
     with pytest.raises(RuntimeError, match="graph built"):
         est.evaluate(finite_input_fn())

@@ -1,0 +1,85 @@
+"""The build-and-cache skeleton the train, eval and predict builders share.
+
+Each mode builds a fresh graph holding its replication and global step (`mode_graph`), fills
+it with its own input, model_fn call and outputs, opens a session on it (`open_live`), and
+keeps it in the GraphCache between calls (`graph_cache.reuse_or_build`, `graph_cache.in_use`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterator
+
+import tensorflow as tf
+
+from estimator_core.context import EngineContext, new_graph
+from estimator_core.graph_cache import LiveGraph
+from estimator_core.replication import replication_for_mode
+from estimator_core.session import start_session
+from estimator_core.spec import validate_spec
+
+v1 = tf.compat.v1
+
+
+@dataclasses.dataclass
+class ModeGraph:
+    """A new graph for one mode: where model_fn runs, the global step, and model_fn bound to it."""
+
+    ctx: EngineContext
+    mode: str
+    graph: tf.Graph
+    replication: object
+    global_step: tf.Variable
+
+    def call_model_fn(self, features, labels):
+        """model_fn's checked spec for this mode (what the replication's step functions call)."""
+        return validate_spec(self.ctx.call_model_fn(features, labels, self.mode), self.mode)
+
+
+@contextlib.contextmanager
+def mode_graph(
+    ctx: EngineContext,
+    mode: str,
+    base_config: v1.ConfigProto | None = None,
+    create_global_step: Callable[[], tf.Variable] = v1.train.get_or_create_global_step,
+) -> Iterator[ModeGraph]:
+    """Opens a new graph (the run's seed) as the default, with the replication that
+    `replication_for_mode` picks for `mode` and the global step created in its scope."""
+    graph = new_graph(ctx.config.tf_random_seed)
+    with graph.as_default():
+        replication = replication_for_mode(ctx, mode, base_config)
+        with replication.scope():
+            global_step = create_global_step()
+        yield ModeGraph(ctx, mode, graph, replication, global_step)
+
+
+def open_live(
+    key: tuple,
+    *,
+    graph: tf.Graph,
+    replication,
+    scaffold,
+    hooks: list,
+    state,
+    config,
+    init_ops=(),
+    restore_from,
+    checkpoint: str | None,
+    warm_started=None,
+) -> LiveGraph:
+    """Freezes `graph`, opens its session restoring `restore_from`, and wraps both for the cache.
+
+    `checkpoint` is the checkpoint whose values the session will hold (the cache's record).
+    """
+    session = start_session(
+        graph,
+        scaffold,
+        hooks,
+        restore_from,
+        replication,
+        config,
+        init_ops,
+        warm_started=warm_started,
+    )
+    return LiveGraph(key, graph, session, hooks, state, checkpoint=checkpoint)
