@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import math
+import re
 from collections.abc import Iterable, Sequence
 
 from components.prepare import rows as rows_lib
@@ -24,6 +25,8 @@ from components.schema import Column, Schema
 
 # Distinct texts whose number kind a Tallies remembers.
 _KIND_CACHE = 1 << 16
+# What every number's text starts like (int() and float() take leading spaces and a sign).
+_NUMBERISH = re.compile(r"\s*[+-]?[\d.]")
 
 
 @dataclasses.dataclass
@@ -117,20 +120,48 @@ class Tallies:
     def _kind(self, text: str) -> tuple[str, bool]:
         found = self._kinds.get(text)
         if found is None:
-            stripped = text.strip()
-            kind = rows_lib.number_kind(stripped)
-            found = (kind, kind != "other" and rows_lib.is_padded(stripped))
+            if _NUMBERISH.match(text) is None:  # most text fails at its first character
+                found = ("other", False)
+            else:
+                stripped = text.strip()
+                kind = rows_lib.number_kind(stripped)
+                found = (kind, kind != "other" and rows_lib.is_padded(stripped))
             if len(self._kinds) < _KIND_CACHE:
                 self._kinds[text] = found
         return found
 
+    def _kinds_of(self, keys: list[str]) -> list[tuple[str, bool]]:
+        """The (kind, padded) of each distinct present text; whole columns of numbers are
+        converted at once (a few list comprehensions, no exception per value)."""
+        kinds = None
+        try:
+            values = [int(k) for k in keys]
+            if not values or rows_lib.INT64_MIN <= min(values) <= max(values) <= rows_lib.INT64_MAX:
+                kinds = ["int"] * len(keys)
+        except ValueError:
+            try:
+                if all(map(math.isfinite, [float(k) for k in keys])):
+                    # Every text parses as a float: those without '.' or an exponent are ints
+                    # (numbers only within int64).
+                    kinds = [
+                        "float" if "." in k or "e" in k or "E" in k else _int_kind(k) for k in keys
+                    ]
+            except ValueError:
+                pass
+        if kinds is None:
+            return [self._kind(k) for k in keys]
+        joined = ",".join(keys)
+        if rows_lib.is_padded(joined) or rows_lib.PADDED_AFTER_COMMA.search(joined):
+            return [(kind, rows_lib.is_padded(k)) for kind, k in zip(kinds, keys)]
+        return [(kind, False) for kind in kinds]
+
     def add_texts(self, name: str, texts: Sequence[str]) -> None:
         """Counts the CSV texts of column `name` (missing ones are skipped)."""
         tally = self.column(name)
-        for text, n in collections.Counter(texts).items():
-            if not rows_lib.is_missing(text):
-                kind, padded = self._kind(text)
-                tally.add(kind, text, n, padded)
+        counts = collections.Counter(texts)
+        keys = [k for k in counts if k.strip() not in rows_lib.MISSING_TEXT]
+        for key, (kind, padded) in zip(keys, self._kinds_of(keys)):
+            tally.add(kind, key, counts[key], padded)
 
     def add_csv(self, header: Sequence[str], texts: Sequence[str]) -> None:
         """Counts every well-formed CSV record; wrong field counts are left to validation."""
@@ -196,6 +227,10 @@ class Tallies:
         order = [n for n in column_order if n in types]
         names = order + sorted(set(types) - set(order))
         return Schema(columns=tuple(Column(n, types[n]) for n in names), label=label)
+
+
+def _int_kind(text: str) -> str:
+    return "int" if rows_lib.INT64_MIN <= int(text) <= rows_lib.INT64_MAX else "other"
 
 
 def _json_kind(raw) -> str:

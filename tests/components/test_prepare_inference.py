@@ -33,6 +33,7 @@ def inferred_type(texts):
         (["1", "2", "-01"], "string"),
         (["12.5", "00.5"], "string"),
         (["99999999999999999999", "12345678901234567890"], "string"),  # beyond int64: IDs
+        (["1.5"] + ["99999999999999999999"] * 2, "string"),
         (["nan", "inf", "1"], "string"),  # non-finite values are not numbers
         (["", "NA", "  ", " NA "], "string"),  # no value at all
         (["A12", "B7", "123", "C9"], "string"),  # mixed codes
@@ -46,6 +47,7 @@ def inferred_type(texts):
         "padded-neg",
         "padded-float",
         "int64",
+        "int64-floats",
         "non-finite",
         "empty",
         "codes",

@@ -131,12 +131,13 @@ def test_same_input_same_membership_and_every_row_accounted(tmp_path):
     )
     assert first.counts == again.counts
     assert membership(str(tmp_path / "a")) == membership(str(tmp_path / "b"))
-    # 'x' is inferred float; 'notanumber' stays a bad value only because of the explicit schema
-    # below; with inference it widens x to string.
+    # 'x' is inferred float (301 of its 302 values are numbers): 'notanumber' is a dead letter.
     assert sum(first.counts.values()) + first.dead_letter == first.input_rows == 304
     reasons = {d["line"]: d["reason"] for d in read_dead_letter(str(tmp_path / "a"))}
     assert reasons[302] == "expected 3 fields, got 1"
+    assert reasons[303].startswith("column 'x' (float): could not convert string to float")
     assert reasons[304] == "missing label 'y'"
+    assert reasons[305] == "expected 3 fields, got 4"
     dead = read_dead_letter(str(tmp_path / "a"))
     assert all(d["source"].endswith("in.csv") and d["text"] for d in dead)
 
