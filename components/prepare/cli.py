@@ -13,6 +13,7 @@ from components.cli import (
     nonempty,
     output_dir,
 )
+from components.prepare.rows import NUMERIC_PERCENT
 from components.prepare.runner import RUNNING_MODES
 from components.prepare.splits import parse_splits
 
@@ -35,8 +36,12 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "prepare",
         help="CSV / JSON Lines -> split tf.Example TFRecords, schema, stats, dead letters",
-        description="Turn raw table files into OUT/Split-<name>/*.tfrecord.gz, OUT/schema.json, "
-        "OUT/stats.json and OUT/dead_letter/*.jsonl with Apache Beam (in-process by default).",
+        description="Turn raw table files into OUT/Split-<name>/*.tfrecord.gz, OUT/schema.json,\n"
+        "OUT/stats.json and OUT/dead_letter/*.jsonl, plus TFX's OUT/schema.pbtxt and\n"
+        "OUT/Split-<name>/FeatureStats.pb, with Apache Beam (in-process FnApiRunner unless\n"
+        "--beam-option=--runner=... names another). Without --schema, a column is numeric when\n"
+        f"at least {NUMERIC_PERCENT}% of its non-empty values are numbers; its other values become\n"
+        "dead letters.",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
