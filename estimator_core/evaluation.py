@@ -12,10 +12,10 @@ import tensorflow as tf
 from estimator_core.context import EngineContext
 from estimator_core.graph_cache import GraphCache, LiveGraph, call_key, in_use, reuse_or_build
 from estimator_core.inputs import make_input_source
-from estimator_core.mode_graph import mode_graph, open_live
+from estimator_core.mode_graph import mode_graph
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.session import HookedSession, restore_into
-from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of
+from estimator_core.spec import TPUEstimatorSpec
 
 log = logging.getLogger("estimator_core")
 v1 = tf.compat.v1
@@ -89,20 +89,12 @@ def _build(ctx: EngineContext, input_fn, hooks, checkpoint: str, key) -> LiveGra
         values["global_step"] = mg.global_step.read_value()
         updates = tf.group(*[v[1] for v in metrics.values()])
         reset_metrics = v1.variables_initializer(v1.local_variables())
-        scaffold = scaffold_of(spec)
-        init_ops = mg.replication.init_ops()
-        all_hooks = [*(hooks or ()), *hooks_of(spec, EVAL)]
-    return open_live(
+    return mg.open_restored(
         key,
-        graph=mg.graph,
-        replication=mg.replication,
-        scaffold=scaffold,
-        hooks=all_hooks,
-        state=EvalGraph(source, updates, values, reset_metrics, scaffold.saver),
-        config=ctx.config,
-        init_ops=init_ops,
-        restore_from=checkpoint,
-        checkpoint=checkpoint,
+        spec,
+        hooks,
+        checkpoint,
+        lambda scaffold: EvalGraph(source, updates, values, reset_metrics, scaffold.saver),
     )
 
 

@@ -17,7 +17,7 @@ from estimator_core.context import EngineContext, new_graph
 from estimator_core.graph_cache import LiveGraph
 from estimator_core.replication import replication_for_mode
 from estimator_core.session import start_session
-from estimator_core.spec import validate_spec
+from estimator_core.spec import hooks_of, scaffold_of, validate_spec
 
 v1 = tf.compat.v1
 
@@ -35,6 +35,27 @@ class ModeGraph:
     def call_model_fn(self, features, labels):
         """model_fn's checked spec for this mode (what the replication's step functions call)."""
         return validate_spec(self.ctx.call_model_fn(features, labels, self.mode), self.mode)
+
+    def open_restored(
+        self, key: tuple, spec, hooks, checkpoint: str, make_state: Callable[[object], object]
+    ) -> LiveGraph:
+        """EVAL and PREDICT: a session holding `checkpoint`, with the caller's hooks then the
+        spec's; `make_state(scaffold)` gives the handles the mode's run keeps."""
+        with self.graph.as_default():
+            scaffold = scaffold_of(spec)
+            init_ops = self.replication.init_ops()
+        return open_live(
+            key,
+            graph=self.graph,
+            replication=self.replication,
+            scaffold=scaffold,
+            hooks=[*(hooks or ()), *hooks_of(spec, self.mode)],
+            state=make_state(scaffold),
+            config=self.ctx.config,
+            init_ops=init_ops,
+            restore_from=checkpoint,
+            checkpoint=checkpoint,
+        )
 
 
 @contextlib.contextmanager

@@ -11,10 +11,9 @@ import tensorflow as tf
 from estimator_core.context import EngineContext
 from estimator_core.graph_cache import GraphCache, LiveGraph, call_key, in_use, reuse_or_build
 from estimator_core.inputs import make_input_source
-from estimator_core.mode_graph import mode_graph, open_live
+from estimator_core.mode_graph import mode_graph
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.session import HookedSession, restore_into
-from estimator_core.spec import hooks_of, scaffold_of
 
 v1 = tf.compat.v1
 PREDICT = ModeKeys.PREDICT
@@ -73,20 +72,12 @@ def _build(ctx: EngineContext, input_fn, predict_keys, hooks, checkpoint: str, k
         features, _ = source.get_next()
         spec, predictions = mg.replication.predict_step(features, mg.call_model_fn)
         predictions = select_predictions(predictions, predict_keys)
-        scaffold = scaffold_of(spec)
-        init_ops = mg.replication.init_ops()
-        all_hooks = [*(hooks or ()), *hooks_of(spec, PREDICT)]
-    return open_live(
+    return mg.open_restored(
         key,
-        graph=mg.graph,
-        replication=mg.replication,
-        scaffold=scaffold,
-        hooks=all_hooks,
-        state=PredictGraph(source, predictions, scaffold.saver),
-        config=ctx.config,
-        init_ops=init_ops,
-        restore_from=checkpoint,
-        checkpoint=checkpoint,
+        spec,
+        hooks,
+        checkpoint,
+        lambda scaffold: PredictGraph(source, predictions, scaffold.saver),
     )
 
 
