@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from estimator_core.inputs import batch_size_of
 from estimator_core.replication.one_device import CallModelFn
-from estimator_core.replication.sharding import shard_batch
+from estimator_core.replication.sharding import shard_batch, train_shards
 
 v1 = tf.compat.v1
 
@@ -81,14 +81,7 @@ class Replicated:
 
     def train_step(self, get_next, call: CallModelFn, dep, host_fn=lambda spec: []):
         """(first replica's spec, train_op, mean loss, host tensors gathered from every replica)."""
-        with tf.control_dependencies([dep]):
-            if self.per_host_input:
-                features, labels = get_next()
-                shards = shard_batch(
-                    features, labels, self.num_local, self.batch_axis, require_even=True
-                )
-            else:
-                shards = [get_next() for _ in range(self.num_local)]
+        shards = train_shards(get_next, self.num_local, self.batch_axis, self.per_host_input, dep)
         specs = []
 
         def replica_fn(shard, dep):

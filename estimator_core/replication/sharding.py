@@ -67,6 +67,16 @@ def shard_batch(features, labels, num_shards: int, batch_axis=None, require_even
     return shards
 
 
+def train_shards(get_next, num_shards: int, batch_axis, per_host_input: bool, dep) -> list:
+    """One (features, labels) per replica for a training step, read after `dep` (the previous
+    step): a host batch split evenly (per-host input), or one input_fn batch per replica."""
+    with tf.control_dependencies([dep]):
+        if per_host_input:
+            features, labels = get_next()
+            return shard_batch(features, labels, num_shards, batch_axis, require_even=True)
+        return [get_next() for _ in range(num_shards)]
+
+
 def pad_batch(features, labels, batch_size: int, batch_axis=None):
     """(features, labels) padded to exactly `batch_size` rows, and the real row count.
 

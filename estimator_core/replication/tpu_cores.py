@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from estimator_core.replication.mirrored import control_flow_v1
 from estimator_core.replication.one_device import CallModelFn
-from estimator_core.replication.sharding import first_rows, pad_batch, shard_batch
+from estimator_core.replication.sharding import first_rows, pad_batch, shard_batch, train_shards
 
 v1 = tf.compat.v1
 
@@ -57,14 +57,7 @@ class TPUReplicated:
         return [v1.tpu.initialize_system()]
 
     def train_step(self, get_next, call: CallModelFn, dep, host_fn=lambda spec: []):
-        with tf.control_dependencies([dep]):
-            if self.per_host_input:
-                features, labels = get_next()
-                shards = shard_batch(
-                    features, labels, self.num_shards, self.batch_axis, require_even=True
-                )
-            else:
-                shards = [get_next() for _ in range(self.num_shards)]
+        shards = train_shards(get_next, self.num_shards, self.batch_axis, self.per_host_input, dep)
         structure = shards[0]
         specs = []
 
