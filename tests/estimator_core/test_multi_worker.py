@@ -84,12 +84,19 @@ def test_two_workers_train_together_and_only_the_chief_writes(tmp_path):
     )
 
 
+def _trained_checkpoints(model_dir) -> list:
+    """Checkpoints past step 0 (the first one is written before any step runs)."""
+    return [p for p in model_dir.glob("model.ckpt-*.index") if p.name != "model.ckpt-0.index"]
+
+
 def wait_for_training(chief, model_dir):
+    # Waits for a checkpoint written after training steps, not a time: on a loaded machine a
+    # fixed pause can end before the first step, and the test then finds only step 0.
     deadline = time.time() + 120
-    while time.time() < deadline and not list(model_dir.glob("model.ckpt-*.index")):
+    while time.time() < deadline and not _trained_checkpoints(model_dir):
         assert chief.poll() is None, chief.communicate()[1][-3000:]
         time.sleep(0.2)
-    assert list(model_dir.glob("model.ckpt-*.index")), "training never started"
+    assert _trained_checkpoints(model_dir), "training never started"
     time.sleep(1.0)  # well into the training loops
 
 
