@@ -16,8 +16,8 @@ import components.trainer
 import pipelines.compile
 import pipelines.local
 import pipelines.schedule
-from pipelines.tpuest import build_parser, main
 from components.datasets import penguins_csv
+from pipelines.tpuest import build_parser, main
 
 # Arguments that take no value, so there is no bad value to give; "--help" is on every parser.
 EXEMPT_EVERYWHERE = {"--help": "prints the usage and exits 0; takes no value"}

@@ -48,7 +48,7 @@ def test_numbers_are_standardized_with_the_stats_and_missing_is_the_mean():
     }
     vectors = default_model._feature_vectors(features, SCHEMA, STATS, default_model.params)
     # Columns in schema order: n standardized, then s one-hot over [blue, red, OOV].
-    np.testing.assert_allclose(vectors[:, 0].numpy(), [1.0, 0.0, 0.0, -1.5])
+    np.testing.assert_allclose(vectors[:, 0].numpy(), [1.0, 0.0, 0.0, -1.5], atol=1e-6)
     np.testing.assert_array_equal(
         vectors[:, 1:].numpy(), [[0, 1, 0], [1, 0, 0], [0, 0, 1], [0, 0, 1]]
     )

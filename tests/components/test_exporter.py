@@ -105,7 +105,9 @@ def test_the_example_signature_parses_serialized_rows(pushed, penguins_model, tm
     expected = predicted_classes(penguins_model.model_dir, features, tmp_path)
     np.testing.assert_array_equal(served["classes"].numpy(), expected)
     scores = loaded.signatures["classification"](inputs=tf.constant(serialized))["scores"]
-    np.testing.assert_allclose(scores.numpy(), served["probabilities"].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        scores.numpy(), served["probabilities"].numpy(), rtol=1e-6, atol=1e-7
+    )
 
 
 def test_not_blessed_exports_nothing_and_says_why(tmp_path, penguins_examples, penguins_model):

@@ -82,8 +82,8 @@ def test_penguins_statistics_match_numpy_over_the_csv(penguins):
         got = stats["columns"][name]
         assert got["count"] == len(values) and got["missing"] == 344 - len(values)
         assert got["min"] == values.min() and got["max"] == values.max()
-        assert got["mean"] == pytest.approx(values.mean(), rel=1e-12)
-        assert got["std"] == pytest.approx(values.std(), rel=1e-9)
+        assert got["mean"] == pytest.approx(values.mean(), rel=1e-12, abs=1e-9)
+        assert got["std"] == pytest.approx(values.std(), rel=1e-9, abs=1e-9)
     for name in ("species", "island", "sex"):
         present = [r[name] for r in rows if r[name] != "NA"]
         got = stats["columns"][name]
@@ -267,7 +267,9 @@ def test_default_runner_is_in_process_and_never_downloads_prism(tmp_path, monkey
     )
     assert options.get_all_options()["runner"] == "DataflowRunner"
     assert options.get_all_options()["direct_running_mode"] == "multi_processing"
-    assert math.isclose(prepare.PrepareResult("o", {}, 0, 0, "", "", "", {}).bad_fraction, 0.0)
+    assert math.isclose(
+        prepare.PrepareResult("o", {}, 0, 0, "", "", "", {}).bad_fraction, 0.0, abs_tol=1e-12
+    )
 
 
 def output_files(out):

@@ -12,8 +12,8 @@ import pytest
 import tensorflow as tf
 
 from components import artifacts, trainer
-from pipelines.tpuest import main
 from components.module_file import ModuleFileError
+from pipelines.tpuest import main
 from tests.components import penguins_fixtures
 from tests.components.penguins_fixtures import TRAIN_STEPS
 

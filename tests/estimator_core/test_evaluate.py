@@ -36,8 +36,8 @@ def test_partial_final_batch_is_weighted_per_example(trained):
     est = estimator(trained, batch=8)
     result = est.evaluate(finite_input_fn(x, y))
     accuracy, loss = numpy_eval(est, x, y)
-    assert result["accuracy"] == pytest.approx(accuracy)
-    assert result["loss"] == pytest.approx(loss, rel=1e-5)
+    assert result["accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    assert result["loss"] == pytest.approx(loss, rel=1e-5, abs=1e-6)
     assert result["global_step"] == 20
 
 
@@ -46,7 +46,7 @@ def test_steps_limits_batches(trained):
     est = estimator(trained, batch=8)
     result = est.evaluate(finite_input_fn(x, y), steps=2)
     accuracy, loss = numpy_eval(est, x[:16], y[:16])
-    assert result["loss"] == pytest.approx(loss, rel=1e-5)
+    assert result["loss"] == pytest.approx(loss, rel=1e-5, abs=1e-6)
 
 
 def test_eval_metrics_as_dict_and_eval_metric_ops(trained):
@@ -65,7 +65,7 @@ def test_eval_metrics_as_dict_and_eval_metric_ops(trained):
     expected = estimator(trained).evaluate(finite_input_fn())
     for model_fn in (dict_model_fn, plain_model_fn):
         got = estimator(trained, model_fn=model_fn).evaluate(finite_input_fn())
-        assert got == pytest.approx(expected)
+        assert got == pytest.approx(expected, abs=1e-6)
 
 
 @pytest.mark.parametrize("name, directory", [("holdout", "eval_holdout"), (None, "eval")])

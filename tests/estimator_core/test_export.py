@@ -62,7 +62,7 @@ def test_export_loads_in_tf2_and_matches_predict(tmp_path, trained):
     served = loaded.signatures["serving_default"](x=tf.constant(x))
     predicted = list(est.predict(finite_input_fn(x, labels=False)))
     np.testing.assert_allclose(
-        served["logits"].numpy(), np.stack([p["logits"] for p in predicted]), rtol=1e-5
+        served["logits"].numpy(), np.stack([p["logits"] for p in predicted]), rtol=1e-5, atol=1e-6
     )
     # A second export gets its own version directory.
     second = est.export_saved_model(str(tmp_path / "exp"), RAW, as_text=True)
@@ -121,6 +121,7 @@ def test_a_single_named_output_also_serves_as_serving_default(tmp_path, trained)
     np.testing.assert_allclose(
         loaded.signatures["serving_default"](x=tf.constant(x))["logits"].numpy(),
         loaded.signatures["mine"](x=tf.constant(x))["logits"].numpy(),
+        atol=1e-6,
     )
 
 

@@ -96,7 +96,7 @@ def test_a_30_step_run_writes_a_loss_curve_and_logs_like_the_original(tmp_path, 
     assert [step for step, _ in tags["my_loss"]] == [5, 15, 25]
     assert [step for step, _ in tags["global_step/sec"]] == [10, 20, 30]
     for (_, rate), (_, examples) in zip(tags["global_step/sec"], tags["examples/sec"]):
-        assert examples.simple_value == pytest.approx(8 * rate.simple_value, rel=1e-5)
+        assert examples.simple_value == pytest.approx(8 * rate.simple_value, rel=1e-5, abs=1e-6)
     messages = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("loss = ") and m.endswith("step = 5") for m in messages)
     final = est.last_train_result["loss"]

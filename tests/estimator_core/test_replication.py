@@ -60,16 +60,16 @@ def test_four_replicas_match_one_device_in_training_and_evaluation(tmp_path, one
     est = make(tmp_path, 4)
     est.train(train_input_fn(x, y), max_steps=50)
     assert est.last_train_result["loss"] == pytest.approx(
-        one_device.last_train_result["loss"], rel=1e-5
+        one_device.last_train_result["loss"], rel=1e-5, abs=1e-6
     )
     np.testing.assert_allclose(
-        est.get_variable_value("w"), one_device.get_variable_value("w"), rtol=1e-5
+        est.get_variable_value("w"), one_device.get_variable_value("w"), rtol=1e-5, atol=1e-6
     )
     # 101 examples: the last batch of 37 splits unevenly over 4 replicas; each example counts once.
     ex, ey = x[:101], y[:101]
     got = est.evaluate(finite_input_fn(ex, ey))
     want = one_device.evaluate(finite_input_fn(ex, ey))
-    assert got == pytest.approx(want, rel=1e-5)
+    assert got == pytest.approx(want, rel=1e-5, abs=1e-6)
 
 
 def test_predict_on_replicas_yields_one_prediction_per_input_in_order(tmp_path, one_device):
@@ -116,7 +116,7 @@ def test_batch_axis_splits_each_tensor_on_its_own_axis(tmp_path, one_device):
     est = make(tmp_path, 4, model_fn=model_fn, batch_axis=(1, 0))
     est.train(transposed_input_fn, max_steps=50)
     np.testing.assert_allclose(
-        est.get_variable_value("w"), one_device.get_variable_value("w"), rtol=1e-5
+        est.get_variable_value("w"), one_device.get_variable_value("w"), rtol=1e-5, atol=1e-6
     )
     with pytest.raises(ValueError, match="gives 1 axes but input_fn produced 2"):
         make(tmp_path / "bad", 4, model_fn=model_fn, batch_axis=(1,)).train(

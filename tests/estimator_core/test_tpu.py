@@ -134,7 +134,7 @@ def test_tpu_eval_and_predict_pad_the_final_batch_and_count_each_example_once(tm
     assert got["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-7)
     assert got["global_step"] == expected["global_step"] == 6
     # Only the last core of the last batch mixes real and padding rows; the loss stays close.
-    assert got["loss"] == pytest.approx(expected["loss"], rel=0.05)
+    assert got["loss"] == pytest.approx(expected["loss"], rel=0.05, abs=1e-3)
     predictions = list(on_tpu.predict(finite_input_fn(x, labels=False)))
     assert len(predictions) == 97
     for mine, theirs in zip(predictions, expected_predictions):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.tpuest import build_parser
 from components.datasets import penguins_csv
 from components.image import DEFAULT_IMAGE
+from pipelines.tpuest import build_parser
 from pipelines.training_pipeline import training_pipeline
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "pipelines.md"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from pipelines.tpuest import main
 from pipelines import index, report
 from pipelines.recurring import parse_every
+from pipelines.tpuest import main
 
 
 def fake_run(tmp_path, run_id, blessed, accuracy):
