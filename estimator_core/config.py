@@ -12,6 +12,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from estimator_core.checks import positive_int
+
 log = logging.getLogger("estimator_core")
 
 _TIME_BUDGET = re.compile(r"^(\d+(?:\.\d+)?)\s*([smh])$")
@@ -28,13 +30,6 @@ class InputPipelineConfig:
     SLICED = 5
 
     ALL = (PER_SHARD_V1, PER_HOST_V1, PER_HOST_V2, BROADCAST, SLICED)
-
-
-def _positive_int(name: str, value, allow_none: bool = True) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 # Fields kept for the original's signatures that this engine has no use for: a value other than
@@ -110,9 +105,9 @@ class TPUConfig:
         if isinstance(ipl, str):
             parse_time_budget(ipl)
         else:
-            _positive_int("TPUConfig.iterations_per_loop", ipl, allow_none=False)
-        _positive_int("TPUConfig.num_shards", self.num_shards)
-        _positive_int("TPUConfig.num_cores_per_replica", self.num_cores_per_replica)
+            positive_int("TPUConfig.iterations_per_loop", ipl)
+        positive_int("TPUConfig.num_shards", self.num_shards, optional=True)
+        positive_int("TPUConfig.num_cores_per_replica", self.num_cores_per_replica, optional=True)
         phi = self.per_host_input_for_training
         if not isinstance(phi, bool) and phi not in InputPipelineConfig.ALL:
             raise ValueError(
@@ -199,13 +194,13 @@ class RunConfig:
                 f"({self.save_checkpoints_steps}) and save_checkpoints_secs "
                 f"({self.save_checkpoints_secs})"
             )
-        _positive_int("RunConfig.save_checkpoints_steps", self.save_checkpoints_steps)
+        positive_int("RunConfig.save_checkpoints_steps", self.save_checkpoints_steps, optional=True)
         if self.save_checkpoints_secs is not None and self.save_checkpoints_secs <= 0:
             raise ValueError(
                 f"RunConfig.save_checkpoints_secs must be > 0, got {self.save_checkpoints_secs!r}"
             )
-        _positive_int("RunConfig.save_summary_steps", self.save_summary_steps)
-        _positive_int("RunConfig.log_step_count_steps", self.log_step_count_steps)
+        positive_int("RunConfig.save_summary_steps", self.save_summary_steps, optional=True)
+        positive_int("RunConfig.log_step_count_steps", self.log_step_count_steps, optional=True)
         if self.keep_checkpoint_max is not None and (
             isinstance(self.keep_checkpoint_max, bool)
             or not isinstance(self.keep_checkpoint_max, int)

@@ -12,6 +12,7 @@ from typing import Any
 
 from estimator_core import checkpoints, evaluation, prediction, training
 from estimator_core import export as export_lib
+from estimator_core.checks import positive_int
 from estimator_core.config import RunConfig
 from estimator_core.context import RESERVED_PARAMS, EngineContext
 from estimator_core.graph_cache import GraphCache
@@ -19,13 +20,6 @@ from estimator_core.mode_keys import ModeKeys
 from estimator_core.user_fns import validate_model_fn
 
 log = logging.getLogger("estimator_core")
-
-
-def _check_batch_size(name: str, value) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 def _steps(name: str, value) -> int | None:
@@ -89,7 +83,7 @@ class TPUEstimator:
             ("eval_batch_size", eval_batch_size),
             ("predict_batch_size", predict_batch_size),
         ):
-            _check_batch_size(name, value)
+            positive_int(name, value, optional=True)
         num_shards = config.tpu_config.num_shards
         if use_tpu:
             if train_batch_size is None:

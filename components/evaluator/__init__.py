@@ -19,11 +19,12 @@ from typing import Any
 
 import tensorflow as tf
 
-from components import artifacts, checks, files, trained_model
+from components import artifacts, files, trained_model
 from components.default_model import label_vocabulary
 from components.evaluator import analysis, blessing
 from components.evaluator.blessing import Blessing, Threshold
 from components.trained_model import TrainedModel
+from estimator_core.checks import positive_int
 
 __all__ = ["Blessing", "EvaluatorResult", "Threshold", "UnknownFeatureError", "run"]
 
@@ -119,7 +120,7 @@ def run(
     parsed = [t if isinstance(t, Threshold) else Threshold.parse(t) for t in thresholds]
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
-    checks.positive_int("batch_size", batch_size)
+    positive_int("batch_size", batch_size)
     started = time.monotonic()
     model = trained_model.load(model_dir, module_file_path)
     unknown = [f for f in slice_by if f not in model.schema.names or f == model.schema.label]

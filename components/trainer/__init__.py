@@ -18,11 +18,12 @@ from typing import Any
 
 import tensorflow as tf
 
-from components import artifacts, checks, files, module_file, trained_model
+from components import artifacts, files, module_file, trained_model
 from components.files import abspath
 from components.trainer import model_dir as model_dir_lib
 from components.trainer.strategies import STRATEGIES, make_strategy
 from estimator_core import RunConfig, TPUConfig, TPUEstimator
+from estimator_core.checks import positive_int
 
 __all__ = ["STRATEGIES", "TrainerResult", "run"]
 
@@ -101,11 +102,11 @@ def run(
         ValueError: a bad argument (naming it); module_file.ModuleFileError for user code.
         RuntimeError: training ended without a checkpoint.
     """
-    checks.positive_int("train_steps", train_steps)
-    checks.positive_int("train_batch_size", train_batch_size)
-    checks.positive_int("replicas", replicas)
-    checks.positive_int("num_shards", num_shards, optional=True)
-    checks.positive_int("save_checkpoints_steps", save_checkpoints_steps, optional=True)
+    positive_int("train_steps", train_steps)
+    positive_int("train_batch_size", train_batch_size)
+    positive_int("replicas", replicas)
+    positive_int("num_shards", num_shards, optional=True)
+    positive_int("save_checkpoints_steps", save_checkpoints_steps, optional=True)
     if use_tpu and (replicas > 1 or strategy):
         raise ValueError("use_tpu trains on TPU shards (num_shards); drop replicas/strategy")
     if not use_tpu and (tpu or num_shards):
