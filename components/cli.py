@@ -10,9 +10,6 @@ import json
 import os
 import shlex
 
-# The steps name their model module with the same argparse type as `tpuest check-model`.
-from estimator_core.check_model import module_source  # noqa: F401
-
 
 class UsageError(Exception):
     """A bad argument value found after parsing; exits 2 like an argparse error."""

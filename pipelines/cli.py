@@ -14,13 +14,13 @@ from components.cli import (
     existing_dir,
     key_values,
     matching_pattern,
-    module_source,
     nonempty,
     output_dir,
     output_file,
     positive_int,
 )
 from components.evaluator.cli import threshold
+from estimator_core.check_model import module_source
 
 EXAMPLES = """examples:
   tpuest pipeline compile -o pipeline.yaml

@@ -11,12 +11,12 @@ from components.cli import (
     UsageError,
     checkpoint_path,
     existing_dir,
-    module_source,
     non_negative_float,
     nonempty,
     output_dir,
     positive_int,
 )
+from estimator_core.check_model import module_source
 
 EXAMPLE = """example:
   tpuest evaluate --examples out/examples --model-dir out/model --output out/eval

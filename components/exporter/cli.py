@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from components.cli import UsageError, checkpoint_path, existing_dir, module_source, output_dir
+from components.cli import UsageError, checkpoint_path, existing_dir, output_dir
+from estimator_core.check_model import module_source
 
 EXAMPLE = """example:
   tpuest export --model-dir out/model --evaluation out/eval --export-base out/serving

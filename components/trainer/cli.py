@@ -9,11 +9,11 @@ from components.cli import (
     checkpoint_path,
     existing_dir,
     key_values,
-    module_source,
     nonempty,
     output_dir,
     positive_int,
 )
+from estimator_core.check_model import module_source
 
 EXAMPLE = """example:
   tpuest train --examples out/examples --model-dir out/model --train-steps 1000
