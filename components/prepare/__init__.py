@@ -83,8 +83,7 @@ class PrepareResult:
         out = self.output_dir
         lines.append(f"  schema: {self.schema_path} (TFX: {out}/{artifacts.SCHEMA_PBTXT_FILE})")
         lines.append(
-            f"  statistics: {self.stats_path} (TFX: "
-            f"{artifacts.split_dir(out, '<split>')}/{artifacts.FEATURE_STATS_FILE})"
+            f"  statistics: {self.stats_path} (TFX: {artifacts.feature_stats_path(out, '<split>')})"
         )
         return "\n".join(lines)
 
@@ -128,8 +127,8 @@ def run(
     """Turns raw table files into `output_dir` with the TFX-compatible examples layout.
 
     Writes OUT/Split-<name>/*.tfrecord.gz, OUT/schema.json, OUT/stats.json and
-    OUT/dead_letter/*.jsonl, and TFX's OUT/schema.pbtxt and OUT/Split-<name>/FeatureStats.pb,
-    into a sibling OUT.tmp-* directory, then renames it to OUT.
+    OUT/dead_letter/*.jsonl, and TFX's OUT/schema.pbtxt and
+    OUT/statistics/Split-<name>/FeatureStats.pb, into a sibling OUT.tmp-* directory, then renames it to OUT.
 
     Args:
         inputs: paths or glob patterns (any Beam filesystem) of CSV (with header) or JSON
@@ -325,7 +324,7 @@ def _run_pipeline(
 
 def _write_feature_stats(by_split: dict, output_dir: str) -> None:
     for split, stats in by_split.items():
-        path = f"{artifacts.split_dir(output_dir, split)}/{artifacts.FEATURE_STATS_FILE}"
+        path = artifacts.feature_stats_path(output_dir, split)
         with FileSystems.create(path, mime_type="application/octet-stream") as f:
             f.write(feature_statistics(split, stats).SerializeToString(deterministic=True))
 

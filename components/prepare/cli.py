@@ -38,7 +38,7 @@ def register(subparsers) -> None:
         help="CSV / JSON Lines -> split tf.Example TFRecords, schema, stats, dead letters",
         description="Turn raw table files into OUT/Split-<name>/*.tfrecord.gz, OUT/schema.json,\n"
         "OUT/stats.json and OUT/dead_letter/*.jsonl, plus TFX's OUT/schema.pbtxt and\n"
-        "OUT/Split-<name>/FeatureStats.pb, with Apache Beam (in-process FnApiRunner unless\n"
+        "OUT/statistics/Split-<name>/FeatureStats.pb, with Apache Beam (in-process FnApiRunner unless\n"
         "--beam-option=--runner=... names another). Without --schema, a column is numeric when\n"
         f"at least {NUMERIC_PERCENT}% of its non-empty values are numbers; its other values become\n"
         "dead letters.",

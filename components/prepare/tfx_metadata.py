@@ -1,5 +1,5 @@
 """TFX-standard artifacts beside our JSON: schema.pbtxt (tensorflow_metadata Schema) and
-Split-<name>/FeatureStats.pb (DatasetFeatureStatisticsList), built from the same numbers as
+statistics/Split-<name>/FeatureStats.pb (DatasetFeatureStatisticsList), built from the same numbers as
 schema.json and stats.json, so TFDV, TFX components and Facets read our examples."""
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ def test_prepare_penguins_from_the_cli(tmp_path, capsys):
     assert printed[1:] == [
         "  dead letters: 0",
         f"  schema: {out}/schema.json (TFX: {out}/schema.pbtxt)",
-        f"  statistics: {out}/stats.json (TFX: {out}/Split-<split>/FeatureStats.pb)",
+        f"  statistics: {out}/stats.json (TFX: {out}/statistics/Split-<split>/FeatureStats.pb)",
     ]
     assert main(argv) == 1  # the output is not empty now
     assert "exists and is not empty" in capsys.readouterr().err

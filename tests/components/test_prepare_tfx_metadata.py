@@ -1,4 +1,4 @@
-"""schema.pbtxt and Split-<name>/FeatureStats.pb, read with tensorflow-metadata, agree with our
+"""schema.pbtxt and statistics/Split-<name>/FeatureStats.pb, read with tensorflow-metadata, agree with our
 schema.json / stats.json and with the examples themselves."""
 
 import glob
@@ -45,7 +45,7 @@ def split_values(out, split):
 
 
 def read_feature_stats(out, split):
-    path = os.path.join(artifacts.split_dir(out, split), artifacts.FEATURE_STATS_FILE)
+    path = artifacts.feature_stats_path(out, split)
     with open(path, "rb") as f:
         stats_list = statistics_pb2.DatasetFeatureStatisticsList.FromString(f.read())
     [dataset] = stats_list.datasets
