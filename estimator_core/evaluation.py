@@ -83,8 +83,9 @@ def _build(ctx: EngineContext, input_fn, hooks, checkpoint: str, key) -> LiveGra
         # metric_fn runs once on the host, on the tensors gathered from every replica.
         metrics = metric_ops_of(spec, gathered, replicated=mg.replication.num_replicas > 1)
         if "loss" not in metrics:
-            # Weighted by example count so a partial last batch counts per example.
-            metrics["loss"] = v1.metrics.mean(loss_sum / tf.maximum(count, 1.0), weights=count)
+            # The mean of the batches' losses, a partial last batch counting as one batch, as the
+            # original's; within a batch, replicas count by their real (unpadded) rows.
+            metrics["loss"] = v1.metrics.mean(loss_sum / tf.maximum(count, 1.0))
         values = {k: v[0] for k, v in metrics.items()}
         values["global_step"] = mg.global_step.read_value()
         updates = tf.group(*[v[1] for v in metrics.values()])

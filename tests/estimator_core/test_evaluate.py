@@ -31,13 +31,17 @@ def test_argument_errors(tmp_path, trained):
         )
 
 
-def test_partial_final_batch_is_weighted_per_example(trained):
+def test_partial_final_batch_counts_once_in_loss_and_per_example_in_metrics(trained):
+    # As the original's: `loss` is the mean of the batches' losses (the last batch of 5 counts
+    # as one batch), while metric_fn's streaming metrics count examples.
     x, y = data(n=45, seed=3)  # batches of 8: five full, one of 5
     est = estimator(trained, batch=8)
     result = est.evaluate(finite_input_fn(x, y))
-    accuracy, loss = numpy_eval(est, x, y)
+    accuracy, _ = numpy_eval(est, x, y)
+    batch_losses = [numpy_eval(est, x[i : i + 8], y[i : i + 8])[1] for i in range(0, 45, 8)]
     assert result["accuracy"] == pytest.approx(accuracy, abs=1e-6)
-    assert result["loss"] == pytest.approx(loss, rel=1e-5, abs=1e-6)
+    assert result["loss"] == pytest.approx(np.mean(batch_losses), rel=1e-5, abs=1e-6)
+    assert abs(np.mean(batch_losses) - numpy_eval(est, x, y)[1]) > 1e-4  # the two rules differ
     assert result["global_step"] == 20
 
 
