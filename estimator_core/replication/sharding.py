@@ -61,10 +61,26 @@ def shard_batch(features, labels, num_shards: int, batch_axis=None, require_even
             size = [-1] * tensor.shape.rank
             begin[axis] = bounds[i]
             size[axis] = bounds[i + 1] - bounds[i]
-            pieces.append(tf.slice(tensor, begin, size))
+            piece = tf.slice(tensor, begin, size)
+            piece.set_shape(_shard_shape(tensor.shape, axis, num_shards))
+            pieces.append(piece)
         shard = tf.nest.pack_sequence_as((features, labels), pieces)
         shards.append((shard[0], None) if no_labels else shard)
     return shards
+
+
+def _shard_shape(shape: tf.TensorShape, axis: int, num_shards: int) -> tf.TensorShape:
+    """A shard's static shape: the input's, with the batch axis divided when that is exact.
+
+    tf.slice with computed bounds loses every static dimension; layers that build variables from
+    the input's last dimension (Keras Dense under a strategy) need them back.
+    """
+    if shape.rank is None:
+        return shape
+    dims = shape.as_list()
+    rows = dims[axis]
+    dims[axis] = rows // num_shards if rows is not None and rows % num_shards == 0 else None
+    return tf.TensorShape(dims)
 
 
 def train_shards(get_next, num_shards: int, batch_axis, per_host_input: bool, dep) -> list:

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from estimator_core import InputPipelineConfig, NanLossError, RunConfig, TPUConfig, TPUEstimator
+from estimator_core import (
+    InputPipelineConfig,
+    NanLossError,
+    RunConfig,
+    TPUConfig,
+    TPUEstimator,
+    TPUEstimatorSpec,
+)
 
 from .fakes import data, finite_input_fn, linear_model_fn, train_input_fn
 from .test_train import CountingHook, nan_model_fn, steps_of
@@ -147,3 +154,27 @@ def test_num_shards_is_ignored_without_tpu(tmp_path, caplog):
     assert "num_shards=8 is ignored" in caplog.text
     est.train(train_input_fn(), steps=2)
     assert est.get_variable_value("global_step") == 2
+
+
+def test_shards_keep_static_feature_dims_so_keras_layers_build_under_a_strategy(tmp_path):
+    # An input_fn without drop_remainder has an unknown batch dim; each replica's shard must
+    # still know its feature dim, or a Keras Dense cannot create its kernel.
+    x, y = data(n=256)
+
+    def keras_model_fn(features, labels, mode, params):
+        logits = tf.keras.layers.Dense(3)(features["x"])
+        loss = v1.losses.sparse_softmax_cross_entropy(labels, logits)
+        train_op = v1.train.GradientDescentOptimizer(0.1).minimize(
+            loss, global_step=v1.train.get_global_step()
+        )
+        return TPUEstimatorSpec(mode, loss=loss, train_op=train_op)
+
+    def input_fn(params):
+        ds = tf.data.Dataset.from_tensor_slices(({"x": x}, y)).repeat()
+        return ds.batch(params["batch_size"])  # batch dim None
+
+    est = make(tmp_path, 2, model_fn=keras_model_fn, iterations=5)
+    est.train(input_fn, max_steps=10)
+    kernel = [n for n, _ in tf.train.list_variables(est.model_dir) if n.endswith("kernel")]
+    assert kernel and est.get_variable_value(kernel[0]).shape == (x.shape[1], 3)
+    assert est.get_variable_value("global_step") == 10
