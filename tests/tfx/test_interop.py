@@ -1,5 +1,6 @@
 """Our steps and TFX's, mixed: a TFX ExampleGen output through our trainer and evaluator, a TFX
-ModelBlessing read by our exporter, and our prepare output through TFX's Trainer via run_fn."""
+ModelBlessing read by our exporter, and our prepare output through TFX's Trainer (via run_fn) and
+TFX's Evaluator."""
 
 from __future__ import annotations
 
@@ -63,8 +64,13 @@ def test_the_tfx_trainers_model_run_is_a_model_dir_for_our_evaluator(tfx_runs, t
     assert evaluation.metrics["accuracy"] >= 0.9
 
 
-def test_our_prepare_output_feeds_tfx_trainer_through_run_fn(prepared, tmp_path):
+def test_our_prepare_output_feeds_tfx_trainer_through_run_fn_and_tfx_evaluator(prepared, tmp_path):
     from tfx import v1 as tfx
+
+    from components.evaluator.tfma_config import tfma_eval_config
+
+    # TFX's Evaluator reads every file of Split-eval/ as a TFRecord: statistics live elsewhere.
+    assert all(f.endswith(".tfrecord.gz") for f in os.listdir(f"{prepared}/Split-eval"))
 
     examples = tfx.dsl.Importer(
         source_uri=prepared,
@@ -78,11 +84,16 @@ def test_our_prepare_output_feeds_tfx_trainer_through_run_fn(prepared, tmp_path)
         eval_args=tfx.proto.EvalArgs(num_steps=None),
         custom_config={"label": "species", "seed": 0},
     )
+    evaluator_component = tfx.components.Evaluator(
+        examples=examples.outputs["result"],
+        model=trainer_component.outputs["model"],
+        eval_config=tfma_eval_config(["accuracy>=0.9"], label_key="species", compare_metric=None),
+    )
     root = str(tmp_path / "pipeline")
     pipeline = tfx.dsl.Pipeline(
         pipeline_name="prepared-into-tfx-trainer",
         pipeline_root=root,
-        components=[examples, trainer_component],
+        components=[examples, trainer_component, evaluator_component],
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             str(tmp_path / "metadata.sqlite")
         ),
@@ -93,3 +104,7 @@ def test_our_prepare_output_feeds_tfx_trainer_through_run_fn(prepared, tmp_path)
     with open(os.path.join(_newest(root, "Trainer", "model_run"), "trainer.json")) as f:
         record = json.load(f)
     assert record["global_step"] == 50 and record["examples_dir"] == prepared
+    blessing = _newest(root, "Evaluator", "blessing")
+    assert os.listdir(blessing) in (["BLESSED"], ["NOT_BLESSED"])  # TFMA judged our examples
+    evaluation = _newest(root, "Evaluator", "evaluation")
+    assert os.listdir(evaluation)
