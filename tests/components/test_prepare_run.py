@@ -53,8 +53,12 @@ def test_penguins_layout_and_counts(penguins):
         "dead_letter",
         "schema.json",
         "schema.pbtxt",
+        "statistics",
         "stats.json",
     ]
+    for split in ("train", "eval"):  # TFX readers take every file of a split for a TFRecord
+        files = os.listdir(os.path.join(out, f"Split-{split}"))
+        assert files and all(f.endswith(".tfrecord.gz") for f in files)
     assert result.input_rows == 344 and result.dead_letter == 0
     assert sum(result.counts.values()) == 344
     assert len(read_examples(out, "train")) == result.counts["train"]
