@@ -11,8 +11,8 @@ import shutil
 
 from estimator_core.model_dir_lock import ModelDirLock
 from pipelines import index as index_lib
+from pipelines import kfp_local_fixes, task_log
 from pipelines import report as report_lib
-from pipelines import task_log
 
 log = logging.getLogger("tpuest.pipeline")
 
@@ -126,7 +126,7 @@ def run_local(
                 enable_caching=True,  # only prepare enables it (see training_pipeline)
             )
             log.info("run %s: task output goes to %s", run_id, record.log)
-            with task_log.captured(record.log):
+            with task_log.captured(record.log), kfp_local_fixes.applied():
                 run = training_pipeline(
                     **parameters,
                     prepare_cache_key=f"{input_fingerprint(input_pattern)}-{code_version()}",
