@@ -42,13 +42,12 @@ def restore_candidates(model_dir: str) -> list[str]:
     latest = latest_checkpoint(model_dir)
     if latest is None:
         return []
+    # get_checkpoint_state has already joined model_dir onto the relative paths the Saver
+    # records, as latest_checkpoint has: joining again broke every relative model_dir.
     state = tf.train.get_checkpoint_state(model_dir)
     older = list(reversed(state.all_model_checkpoint_paths)) if state else []
     candidates = [latest] + [p for p in older if p != latest]
-    resolved = [
-        p if os.path.isabs(p) or "://" in p else os.path.join(model_dir, p) for p in candidates
-    ]
-    return [p for p in resolved if tf.io.gfile.exists(p + ".index")]
+    return [p for p in candidates if tf.io.gfile.exists(p + ".index")]
 
 
 def global_step_of(checkpoint_path: str) -> int:
