@@ -37,6 +37,8 @@ class ModelDirLock:
 
     def __init__(self, model_dir: str, activity: str = "trained"):
         self.path = os.path.join(model_dir, LOCK_FILE)
+        if _is_local(self.path):  # released where it was taken, even if the cwd moves meanwhile
+            self.path = os.path.abspath(self.path)
         self._activity = activity
         self._held = False
 

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from estimator_core import RunConfig, TPUConfig, TPUEstimator, checkpoints
+from estimator_core.model_dir_lock import LOCK_FILE, ModelDirLock
 
 from .fakes import estimator, finite_input_fn, linear_model_fn, train_input_fn
 
@@ -59,3 +60,11 @@ def test_relative_model_dir_falls_back_past_a_truncated_checkpoint(in_tmp):
     est = estimator("m", iterations=5, save_checkpoints_steps=5)
     est.train(train_input_fn(), steps=2)  # resumes from model.ckpt-5, the newest readable one
     assert est.get_variable_value("global_step") == 7
+
+
+def test_model_dir_lock_of_a_relative_dir_is_released_after_a_chdir(in_tmp, monkeypatch):
+    (in_tmp / "elsewhere").mkdir()
+    lock = ModelDirLock("m")
+    with lock:
+        monkeypatch.chdir(in_tmp / "elsewhere")  # e.g. a hook that changes directory
+    assert not (in_tmp / "m" / LOCK_FILE).exists()
