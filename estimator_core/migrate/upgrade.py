@@ -50,7 +50,19 @@ def upgrade(text: str, path: str) -> tuple[str, list[tuple[int, str, str, str]]]
         SyntaxError: the file does not parse (tf_upgrade_v2 reads Python 3 only).
     """
     with _quiet():
-        processed, new_text, logs, errors = _upgrader().update_string_pasta(text, path)
+        try:
+            processed, new_text, logs, errors = _upgrader().update_string_pasta(text, path)
+        except Exception as e:  # noqa: BLE001 - pasta fails on some valid Python (a[(x):(y)])
+            # tf_upgrade_v2 reads the file through pasta, which rejects some valid slices; the
+            # file still gets this project's rewrites, and the report says what was skipped.
+            reason = " ".join(str(e).split())[:200]
+            where = re.search(r"\bline (\d+)", reason)
+            message = (
+                f"could not read this file ({type(e).__name__}: {reason}), so its "
+                "TF1->TF2 renames were not applied; run tf_upgrade_v2 on it by hand after "
+                "rewriting the construct it rejects"
+            )
+            return text, [(int(where.group(1)) if where else 1, "ERROR", message, "")]
     if not processed:
         raise SyntaxError(f"{path}: tf_upgrade_v2 cannot parse it: {errors[0].splitlines()[-1]}")
     # `errors` repeats the WARNING/ERROR lines of `logs`, with the file name in front.

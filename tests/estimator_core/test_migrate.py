@@ -257,3 +257,20 @@ def test_python2_files_are_left_alone_and_reported():
     assert not result.changed
     (problem,) = result.problems
     assert problem.line == 2 and "not Python 3" in problem.reason and "2to3" in problem.fix
+
+
+def test_a_file_tf_upgrade_v2_cannot_read_still_gets_our_rewrites_and_a_report():
+    # pasta (under tf_upgrade_v2) rejects parenthesized slice bounds (tensorflow/tpu's
+    # mask_rcnn/coco_metric.py); migrating a tree that holds such a file must not crash.
+    result = migrate(
+        """
+        import tensorflow as tf
+        def crop(a, y0, y1, r):
+            return a[(y0 - r[1]):(y1 - r[1]), :]
+        m = tf.estimator.ModeKeys.EVAL
+        """
+    )
+    assert "m = estimator_core.ModeKeys.EVAL" in result.migrated
+    (problem,) = result.manual
+    assert problem.line == 3 and "could not read this file" in problem.reason
+    assert "tf_upgrade_v2" in problem.fix or "tf_upgrade_v2" in problem.reason
