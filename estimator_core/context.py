@@ -34,6 +34,8 @@ class EngineContext:
     warm_start: WarmStartSettings | None = None
     tpu_target: str = ""  # the resolved TPU master, set when a call needs the TPU
     tpu_cluster_def: Any = None
+    # False: training builds model_fn at the top level, one session.run per step (Estimator).
+    in_graph_loop: bool = True
 
     def batch_size(self, mode: str) -> int | None:
         """The global batch size for `mode` (None when not set)."""

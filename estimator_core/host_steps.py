@@ -68,7 +68,6 @@ def build_step_outputs(train_op, loss, global_step, summaries: list, host_call=N
         "finite": tf.math.is_finite(step_loss),
         "summary": summary,
         "global_step": loop_after,
-        "host_tensors": [],
     }
     if host_call is not None:
         outputs["host_call"] = host_call

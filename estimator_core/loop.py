@@ -9,7 +9,8 @@ import tensorflow as tf
 
 v1 = tf.compat.v1
 
-# A step builds one training step in the loop body and returns (train_op, loss, host tensors).
+# A step builds one training step in the loop body and returns (train_op, loss, tensors to carry
+# out of the loop).
 # Its argument is the loop-carried tensor every op of the step must depend on.
 StepFn = Callable[[tf.Tensor], tuple[tf.Operation, tf.Tensor, list]]
 
@@ -19,8 +20,9 @@ class TrainLoop:
     """Handles to one in-graph loop: set its size with `resize`, fetch `outputs`.
 
     outputs: `loss` of the last step run, `steps` run, `finite` (False when the loop stopped
-    on a NaN/Inf loss), `summary` (the last step's merged summaries, b'' if none) and
-    `global_step` read after the loop.
+    on a NaN/Inf loss), `summary` (the last step's merged summaries, b'' if none),
+    `global_step` read after the loop and `carried` (the step's carried tensors at the last
+    step).
     """
 
     outputs: dict[str, tf.Tensor]
@@ -37,20 +39,30 @@ class TrainLoop:
         return hooked.run(self.outputs, options=options)
 
 
-def _placeholder_value(spec: tf.TensorSpec) -> tf.Tensor:
-    shape = [0 if d is None else d for d in spec.shape.as_list()]
-    return tf.zeros(shape, spec.dtype)
+def _pack(tensors: list) -> tf.Tensor:
+    """One string vector holding `tensors`: a loop variable whose type never depends on them."""
+    return tf.stack([tf.io.serialize_tensor(t) for t in tensors])
 
 
-def build_train_loop(step_fn: StepFn, global_step: tf.Variable, host_specs=()) -> TrainLoop:
+def _unpack(packed: tf.Tensor, specs: list[tf.TensorSpec]) -> list[tf.Tensor]:
+    unpacked = []
+    for k, spec in enumerate(specs):
+        value = tf.io.parse_tensor(packed[k], spec.dtype)
+        value.set_shape(spec.shape)
+        unpacked.append(value)
+    return unpacked
+
+
+def build_train_loop(step_fn: StepFn, global_step: tf.Variable) -> TrainLoop:
     """Builds a tf.while_loop running `step_fn`'s step up to `iterations` times.
 
     Each iteration's ops (variable reads included) carry a control dependency on the previous
     iteration's outputs, which depend on its train_op: without it, iteration k+1 may read
     weights before iteration k's update lands and train on stale values. The loop also stops
     early at the first non-finite loss so a NaN never spreads past the step that produced it.
-    `host_specs` describe tensors the step hands to the host (TPUEstimatorSpec.host_call): the
-    last step's values come out as outputs["host_tensors"].
+    The tensors the step hands out (host_call's, and those hooks fetch) leave the loop as
+    outputs["carried"], their values at the loop's last step: they travel serialized in one
+    string vector, so model_fn is built once whatever their types.
     """
     iterations = v1.Variable(
         1,
@@ -61,17 +73,18 @@ def build_train_loop(step_fn: StepFn, global_step: tf.Variable, host_specs=()) -
     )
     new_iterations = v1.placeholder(tf.int32, [], name="new_iterations_per_loop")
     resize_op = iterations.assign(new_iterations).op
+    carried_specs: list[tf.TensorSpec] = []
 
-    def cond(i, loss, finite, summary, *host):
+    def cond(i, loss, finite, summary, packed):
         return tf.logical_and(i < iterations, finite)
 
-    def body(i, loss, finite, summary, *host):
+    def body(i, loss, finite, summary, packed):
         body_graph = tf.compat.v1.get_default_graph()
         # model_fn's names as at the top level: a v1 loop body would prefix them with the
         # loop's name scope (tf.Variable names in checkpoints would then differ).
         with body_graph.name_scope(None), tf.control_dependencies([i, loss, finite, summary]):
             known = set(map(id, v1.get_collection(v1.GraphKeys.SUMMARIES)))
-            train_op, step_loss, host_tensors = step_fn(i)
+            train_op, step_loss, carried = step_fn(i)
             # Summaries from the first replica only (others live under "replica_<n>/").
             collection = v1.get_collection_ref(v1.GraphKeys.SUMMARIES)
             created = [s for s in collection if id(s) not in known and s.graph is body_graph]
@@ -82,20 +95,28 @@ def build_train_loop(step_fn: StepFn, global_step: tf.Variable, host_specs=()) -
             step_summary = v1.summary.merge(new) if new else tf.constant(b"")
         with tf.control_dependencies([train_op]):
             step_loss = tf.cast(tf.identity(step_loss), tf.float32)
-            return (
-                i + 1,
-                step_loss,
-                tf.math.is_finite(step_loss),
-                tf.identity(step_summary),
-                *[tf.identity(t) for t in host_tensors],
-            )
+            step_finite = tf.math.is_finite(step_loss)
+            if carried:
+                carried_specs[:] = [tf.TensorSpec(t.shape, t.dtype) for t in carried]
+                # Serialized on the loop's last step only (the end, or a non-finite loss).
+                last = tf.logical_or(i + 1 >= iterations, tf.logical_not(step_finite))
+                packed = tf.cond(last, lambda: _pack(carried), lambda: tf.identity(packed))
+            else:
+                packed = tf.identity(packed)
+            return i + 1, step_loss, step_finite, tf.identity(step_summary), packed
 
-    initial = [tf.constant(0), tf.constant(0.0), tf.constant(True), tf.constant(b"")]
-    invariants = [tf.TensorShape([])] * 4 + [s.shape for s in host_specs]
-    steps, loss, finite, summary, *host = tf.while_loop(
+    initial = [
+        tf.constant(0),
+        tf.constant(0.0),
+        tf.constant(True),
+        tf.constant(b""),
+        tf.zeros([0], tf.string),
+    ]
+    invariants = [tf.TensorShape([])] * 4 + [tf.TensorShape([None])]
+    steps, loss, finite, summary, packed = tf.while_loop(
         cond,
         body,
-        initial + [_placeholder_value(s) for s in host_specs],
+        initial,
         shape_invariants=invariants,
         name="train_loop",
         parallel_iterations=1,
@@ -110,6 +131,6 @@ def build_train_loop(step_fn: StepFn, global_step: tf.Variable, host_specs=()) -
         "finite": finite,
         "summary": summary,
         "global_step": step_after,
-        "host_tensors": host,
+        "carried": _unpack(packed, carried_specs),
     }
     return TrainLoop(outputs, new_iterations, resize_op)

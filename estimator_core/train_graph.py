@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
@@ -17,6 +17,7 @@ from estimator_core.loop import TrainLoop, build_train_loop
 from estimator_core.loop_fit import LoopBlocked
 from estimator_core.mode_graph import mode_graph
 from estimator_core.mode_keys import ModeKeys
+from estimator_core.replication import TPUReplicated
 from estimator_core.session import session_config
 from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of
 
@@ -40,6 +41,8 @@ class TrainGraph:
     init_ops: list = dataclasses.field(default_factory=list)  # run once per new session
     warm_started: checkpoints.WarmStarted | None = None
     in_loop: bool = True  # False: model_fn at the top level, one session.run per step
+    # model_fn tensors hooks fetch -> their loop outputs (tensor.ref() keys; in-graph loop).
+    hook_outputs: dict = dataclasses.field(default_factory=dict)
 
 
 def _host_call_tensors(spec) -> list:
@@ -89,11 +92,18 @@ _LOOP_ERRORS = (
 )
 
 
-def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGraph:
+def build_train_graph(
+    ctx: EngineContext, input_fn, warm_start: bool, hooks: Sequence = ()
+) -> TrainGraph:
     """Calls input_fn and model_fn in a new graph: model_fn inside the in-graph loop when it
-    fits there, else (off TPU) at the top level of the graph, one session.run per step."""
+    fits there, else (off TPU) at the top level of the graph, one session.run per step.
+
+    `hooks` (the caller's) are searched for model_fn tensors to carry out of the loop.
+    """
+    if not ctx.in_graph_loop:
+        return _build(ctx, input_fn, warm_start, in_loop=False, hooks=hooks)
     try:
-        return _build(ctx, input_fn, warm_start, in_loop=True)
+        return _build(ctx, input_fn, warm_start, in_loop=True, hooks=hooks)
     except LoopBlocked as blocked:
         cause, remedy = blocked.cause, blocked.remedy
     except ValueError as e:
@@ -112,14 +122,40 @@ def build_train_graph(ctx: EngineContext, input_fn, warm_start: bool) -> TrainGr
         cause,
         remedy,
     )
-    return _build(ctx, input_fn, warm_start, in_loop=False)
+    return _build(ctx, input_fn, warm_start, in_loop=False, hooks=hooks)
 
 
-def _build(
-    ctx: EngineContext, input_fn, warm_start: bool, in_loop: bool, host_specs=None
-) -> TrainGraph:
-    """One build. In the loop, a spec with host_call is built twice: the first build learns the
-    host tensors' types, the second carries the last step's values out of the loop."""
+def _held_tensors(holders, made_here: set[str], depth: int = 3) -> list[tf.Tensor]:
+    """Tensors made by this step that `holders` (hooks) keep in their attributes, containers
+    and attributes' attributes: what a hook's before_run can ask for."""
+    found: dict = {}
+    seen: set[int] = set()
+
+    def visit(value, level):
+        if id(value) in seen or level < 0:
+            return
+        seen.add(id(value))
+        if isinstance(value, tf.Tensor):
+            if value.op.name in made_here:
+                found.setdefault(value.ref(), value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                visit(item, level - 1)
+        elif isinstance(value, (list, tuple, set)):
+            for item in value:
+                visit(item, level - 1)
+        elif hasattr(value, "__dict__") and not isinstance(value, (type, tf.Graph)):
+            for item in vars(value).values():
+                visit(item, level - 1)
+
+    for holder in holders:
+        visit(holder, depth)
+    return list(found.values())
+
+
+def _build(ctx: EngineContext, input_fn, warm_start: bool, in_loop: bool, hooks=()) -> TrainGraph:
+    """One build: model_fn is called once, host_call's and the hooks' tensors are carried out
+    of the loop whatever their types."""
     with mode_graph(ctx, TRAIN, session_config(ctx.config), _create_global_step) as mg:
         graph, replication, global_step = mg.graph, mg.replication, mg.global_step
         sources = [
@@ -132,12 +168,12 @@ def _build(
             # Per-host input: one source; per-shard input: the next source on each call.
             return sources[next(calls) % len(sources)].get_next()
 
-        specs, step_graphs = [], []
+        specs, step_graphs, hook_tensors, host_count = [], [], [], []
         order_sources = step_order.global_step_sources(
             global_step, getattr(replication, "strategy", None)
         )
-        with_host = host_specs is not None or not in_loop
-        host_fn = _host_call_tensors if with_host else (lambda spec: [])
+        # Tensors on TPU cores cannot leave tpu.replicate except as its outputs.
+        carry_hooks = in_loop and not isinstance(replication, TPUReplicated)
 
         def step_fn(dep):
             step_graph = v1.get_default_graph()
@@ -145,20 +181,35 @@ def _build(
             lifting = loop_fit.lifting_initial_values() if in_loop else contextlib.nullcontext()
             with lifting:
                 spec, train_op, loss, host = replication.train_step(
-                    get_next, mg.call_model_fn, dep, host_fn
+                    get_next, mg.call_model_fn, dep, _host_call_tensors
                 )
             specs.append(spec)
             step_graphs.append(step_graph)
-            step_order.order_global_step_reads(
-                step_graph.get_operations()[first_op:], order_sources
-            )
-            return train_op, loss, host
+            made = step_graph.get_operations()[first_op:]
+            step_order.order_global_step_reads(made, order_sources)
+            if carry_hooks:
+                held = _held_tensors(
+                    [*hooks_of(spec, TRAIN, ctx.config.is_chief), *hooks],
+                    {op.name for op in made},
+                )
+                # The loss leaves the loop anyway (as the mean over replicas).
+                hook_tensors.extend(t for t in held if t is not spec.loss)
+            host_count.append(len(host))
+            return train_op, loss, [*host, *hook_tensors]
 
         known = set(map(id, v1.get_collection(v1.GraphKeys.SUMMARIES)))
         if in_loop:
             with replication.loop_building():
-                loop = build_train_loop(step_fn, global_step, host_specs or ())
+                loop = build_train_loop(step_fn, global_step)
             loop_fit.check_fits_loop(graph, [g for g in step_graphs if g is not graph])
+            carried = loop.outputs.pop("carried")
+            spec = specs[0]
+            host = carried[: host_count[0]]
+            if host:
+                # Runs on the host after each loop, on the last step's tensors from every shard.
+                loop.outputs["host_call"] = _call_host_fn(spec, host)
+            hook_outputs = {t.ref(): out for t, out in zip(hook_tensors, carried[host_count[0] :])}
+            hook_outputs[spec.loss.ref()] = loop.outputs["loss"]
         else:
             train_op, loss, host = step_fn(tf.no_op())
             summaries = [
@@ -166,18 +217,11 @@ def _build(
                 for s in v1.get_collection(v1.GraphKeys.SUMMARIES)
                 if id(s) not in known and "replica_" not in s.name
             ]
-            host_call = _call_host_fn(specs[0], host) if host else None
+            spec = specs[0]
+            host_call = _call_host_fn(spec, host) if host else None
             loop = build_step_outputs(train_op, loss, global_step, summaries, host_call)
-        spec = specs[0]
-        rebuild_for = None
-        if in_loop and host_specs is None and _host_call_tensors(spec):
-            rebuild_for = [
-                tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in _host_call_tensors(spec)
-            ]
+            hook_outputs = {}
         init_ops = list(replication.init_ops())
-        if host_specs:
-            # Runs on the host after each loop, on the last step's tensors from every shard.
-            loop.outputs["host_call"] = _call_host_fn(spec, loop.outputs["host_tensors"])
         # tf.summary writers created in graph mode (host_call's, or model_fn's at the top level)
         # register their init ops here; TF has no public getter outside a default-writer context.
         writer_inits = graph.get_collection("_SUMMARY_WRITER_V2")
@@ -199,8 +243,6 @@ def _build(
                     ctx.warm_start.ckpt_to_initialize_from,
                 )
         scaffold = scaffold_of(spec, lambda: checkpoints.new_saver(ctx.config))
-    if rebuild_for is not None:
-        return _build(ctx, input_fn, warm_start, in_loop, host_specs=rebuild_for)
     return TrainGraph(
         graph,
         loop,
@@ -213,6 +255,7 @@ def _build(
         init_ops,
         warm_started,
         in_loop=in_loop,
+        hook_outputs=hook_outputs,
     )
 
 
@@ -243,39 +286,45 @@ def _reads_global_step(value, tg: TrainGraph) -> bool:
     return value.op.type == "ReadVariableOp" and value.op.inputs[0].op.name == global_step.op.name
 
 
-def global_step_after_loop(tg: TrainGraph) -> Callable[[object], object]:
-    """For HookedSession: a hook's read of the global step becomes the loop's output step.
+def hook_fetches_after_loop(tg: TrainGraph) -> Callable[[object], object]:
+    """For HookedSession: what a hook's fetch becomes on the in-graph loop.
 
-    A plain read fetched beside the loop may run before the loop's updates and show the
-    previous loop's step: StopAtStepHook would then stop a loop late, StepCounterHook would
-    lag. The loop's own output is read after its last step.
+    A read of the global step becomes the loop's post-loop step (a plain read fetched beside
+    the loop may run before the loop's updates and show the previous loop's step:
+    StopAtStepHook would then stop a loop late, StepCounterHook would lag). A model_fn tensor
+    becomes its value at the loop's last step, carried out of the loop.
     """
     after = tg.loop.outputs["global_step"]
 
     def substitute(value):
-        return after if _reads_global_step(value, tg) else value
+        if _reads_global_step(value, tg):
+            return after
+        return _loop_output(value, tg, "a hook")
 
     return substitute
 
 
-def point_at_loop_outputs(hook, tg: TrainGraph) -> None:
-    """Lets a LoggingTensorHook on the loss work across host loops.
+def _loop_output(value, tg: TrainGraph, who: str):
+    if not isinstance(value, tf.Tensor):
+        return value
+    out = tg.hook_outputs.get(value.ref())
+    if out is not None:
+        return out
+    if value.graph is not tg.graph:
+        raise ValueError(
+            f"{who} fetches {value.name}, which is computed inside the iterations_per_loop "
+            "loop but was not found in any hook's attributes when the loop was built; keep "
+            "the tensor in the hook (e.g. pass it to its constructor), or fetch the loss, the "
+            "global step or a tensor built outside model_fn"
+        )
+    return value
 
-    Tensors built inside the in-graph loop cannot be fetched from outside it; the loss can,
-    as the loop's output (the last step's loss). Any other in-loop tensor is a clear error.
-    (The global step is handled for every hook by `global_step_after_loop`.)
-    """
+
+def point_at_loop_outputs(hook, tg: TrainGraph) -> None:
+    """Lets a LoggingTensorHook log model_fn tensors across host loops: its begin() needs
+    tensors of the top-level graph, so they are replaced by their loop outputs up front."""
     tensors = getattr(hook, "_tensors", None)
     if not isinstance(hook, v1.train.LoggingTensorHook) or not isinstance(tensors, dict):
         return
     for tag, tensor in list(tensors.items()):
-        if not isinstance(tensor, tf.Tensor) or tensor.graph is tg.graph:
-            continue
-        if any(tensor is spec.loss for spec in tg.specs):
-            tensors[tag] = tg.loop.outputs["loss"]
-        else:
-            raise ValueError(
-                f"LoggingTensorHook tensor {tag!r} ({tensor.name}) is computed inside the "
-                "iterations_per_loop loop and cannot be fetched from the host; log the loss, "
-                "the global step, or a tensor built outside model_fn"
-            )
+        tensors[tag] = _loop_output(tensor, tg, f"LoggingTensorHook tensor {tag!r}")

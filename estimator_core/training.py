@@ -20,7 +20,7 @@ from estimator_core.session import HookedSession, restore_into
 from estimator_core.train_graph import (
     TrainGraph,
     build_train_graph,
-    global_step_after_loop,
+    hook_fetches_after_loop,
     point_at_loop_outputs,
 )
 
@@ -100,7 +100,7 @@ def _build_live(
     ctx: EngineContext, input_fn, hooks, saving_listeners, key, save_checkpoints_steps
 ) -> LiveGraph:
     latest = checkpoints.latest_checkpoint(ctx.model_dir)
-    tg = build_train_graph(ctx, input_fn, warm_start=latest is None)
+    tg = build_train_graph(ctx, input_fn, warm_start=latest is None, hooks=hooks or ())
     config = ctx.config
     with tg.graph.as_default():
         writer = v1.summary.FileWriterCache.get(ctx.model_dir) if config.is_chief else None
@@ -202,7 +202,7 @@ def _train(
             start = int(session.run(tg.global_step))
             target = _target_step(start, steps, max_steps)
             report.total_steps = target
-            hooked = HookedSession(session, live.hooks, global_step_after_loop(tg))
+            hooked = HookedSession(session, live.hooks, hook_fetches_after_loop(tg))
             # Tensors (not a Dataset) evaluate once per session.run: one step per in-graph loop.
             per_run_limit = None if all(s.is_dataset for s in tg.sources) or not tg.in_loop else 1
             if per_run_limit == 1:

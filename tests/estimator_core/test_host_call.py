@@ -77,3 +77,17 @@ def test_scalar_host_call_tensors_are_rejected(tmp_path):
 
     with pytest.raises(ValueError, match="rank >= 1"):
         estimator(tmp_path, model_fn=model_fn).train(train_input_fn(), steps=2)
+
+
+def test_host_call_costs_one_model_fn_build_per_train_call(tmp_path):
+    calls = []
+    inner = host_call_model_fn(str(tmp_path))
+
+    def model_fn(features, labels, mode, params):
+        calls.append(mode)
+        return inner(features, labels, mode, params)
+
+    est = estimator(tmp_path, model_fn=model_fn, iterations=2, batch=8)
+    est.train(train_input_fn(), steps=4)
+    assert calls == ["train"]
+    assert [step for step, _ in host_scalars(tmp_path)["examples"]] == [2, 4]
