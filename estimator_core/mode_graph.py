@@ -15,6 +15,8 @@ import tensorflow as tf
 
 from estimator_core.context import EngineContext, new_graph
 from estimator_core.graph_cache import LiveGraph
+from estimator_core.layer_updates import wire_layer_updates
+from estimator_core.mode_keys import ModeKeys
 from estimator_core.replication import replication_for_mode
 from estimator_core.session import start_session
 from estimator_core.spec import hooks_of, scaffold_of, validate_spec
@@ -33,8 +35,16 @@ class ModeGraph:
     global_step: tf.Variable
 
     def call_model_fn(self, features, labels):
-        """model_fn's checked spec for this mode (what the replication's step functions call)."""
-        return validate_spec(self.ctx.call_model_fn(features, labels, self.mode), self.mode)
+        """model_fn's checked spec for this mode (what the replication's step functions call).
+
+        In TRAIN, Keras 3 layer state updates model_fn left unrun join the train_op.
+        """
+        graph = v1.get_default_graph()
+        first_op = len(graph.get_operations())
+        spec = validate_spec(self.ctx.call_model_fn(features, labels, self.mode), self.mode)
+        if self.mode != ModeKeys.TRAIN:
+            return spec
+        return wire_layer_updates(spec, graph.get_operations()[first_op:], self.graph)
 
     def open_restored(
         self, key: tuple, spec, hooks, checkpoint: str, make_state: Callable[[object], object]

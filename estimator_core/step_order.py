@@ -45,6 +45,11 @@ def _handle_source(tensor: tf.Tensor, captures: dict) -> str | None:
     return None
 
 
+def handle_source(tensor: tf.Tensor, graph) -> str | None:
+    """The name of the variable op a handle input in `graph` (a body graph too) comes from."""
+    return _handle_source(tensor, _capture_map(graph))
+
+
 def global_step_sources(global_step, strategy=None) -> set[str]:
     """Names of the variable ops holding the global step (one per replica when mirrored)."""
     parts = strategy.experimental_local_results(global_step) if strategy else [global_step]
