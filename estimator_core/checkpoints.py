@@ -50,6 +50,64 @@ def restore_candidates(model_dir: str) -> list[str]:
     return [p for p in candidates if tf.io.gfile.exists(p + ".index")]
 
 
+class CheckpointError(RuntimeError):
+    """A checkpoint could not be read: truncated, missing or unreadable files, or not matching
+    the graph. The message names the checkpoint, the damaged file when one is found, and the
+    reason TensorFlow gave."""
+
+    def __init__(self, path: str, cause: Exception):
+        self.path = path
+        self.reason = _restore_reason(cause)
+        damaged = _damaged_file(path)
+        where = ""
+        if damaged and damaged[0] not in self.reason:
+            where = f"{damaged[0]}: {damaged[1]}; "
+        super().__init__(f"cannot restore checkpoint {path}: {where}{self.reason}")
+
+
+def _restore_reason(error: Exception) -> str:
+    """The cause in a restore error, with its type. TF 2.21's graph errors open with a generic
+    'Graph execution error:' and put the cause after the failing node's 'Node: ...' line."""
+    text = str(getattr(error, "message", None) or error)
+    text = text.split("\n\nOriginal stack trace", 1)[0]
+    lines = [line.strip() for line in text.splitlines()]
+    nodes = [i for i, line in enumerate(lines) if line.startswith("Node: ")]
+    if nodes:
+        lines = lines[nodes[-1] + 1 :]
+    cause = [line for line in lines if line and not line.startswith("[[")]
+    cause = [line for line in cause if line != "Graph execution error:"]
+    reason = "; ".join(cause) or "no reason given"
+    hint = ""
+    if "Key " in reason and "not found in checkpoint" in reason:
+        hint = " (the graph has a variable the checkpoint lacks: a changed model_fn?)"
+    return f"{type(error).__name__}: {reason}{hint}"
+
+
+def _damaged_file(prefix: str) -> tuple[str, str] | None:
+    """(file, what is wrong) for the first of a checkpoint's files that cannot be read or is
+    shorter than its index says, or None when all look whole."""
+    index = prefix + ".index"
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+    except (tf.errors.OpError, ValueError):
+        return index, "not a readable checkpoint index"
+    data = sorted(tf.io.gfile.glob(prefix + ".data-*"))
+    for path in data:
+        try:
+            with tf.io.gfile.GFile(path, "rb") as f:
+                f.read(1)
+        except (tf.errors.OpError, OSError):
+            return path, "cannot be read"
+    shapes, dtypes = reader.get_variable_to_shape_map(), reader.get_variable_to_dtype_map()
+    if any(dtype == tf.string for dtype in dtypes.values()):
+        return None  # string tensors have no fixed size to check against
+    listed = sum(tf.TensorShape(shapes[n]).num_elements() * dtypes[n].size for n in shapes)
+    held = sum(tf.io.gfile.stat(path).length for path in data)
+    if held < listed:
+        return " + ".join(data), f"truncated: {held} bytes where the index lists {listed}"
+    return None
+
+
 def global_step_of(checkpoint_path: str) -> int:
     """The global step stored in a checkpoint (0 if it has none)."""
     reader = tf.train.load_checkpoint(checkpoint_path)

@@ -10,16 +10,16 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from estimator_core.checkpoints import CheckpointError
 from estimator_core.context import EngineContext, new_graph
 from estimator_core.mode_keys import ModeKeys
-from estimator_core.session import CheckpointError, session_config
+from estimator_core.session import session_config
 from estimator_core.spec import scaffold_of, validate_spec
 
 log = logging.getLogger("estimator_core")
 v1 = tf.compat.v1
 sig = v1.saved_model.signature_def_utils
 DEFAULT_SERVING_KEY = "serving_default"
-PREDICT_KEY = "predict"
 
 
 def _as_dict(value, default_key: str) -> dict:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
-from estimator_core.checkpoints import checkpoint_initialized
+from estimator_core.checkpoints import CheckpointError, checkpoint_initialized
 
 log = logging.getLogger("estimator_core")
 
@@ -120,9 +120,6 @@ class HookedSession:
         """Calls every hook's end() (normal completion or end of input only)."""
         for hook in self.hooks:
             hook.end(self.session)
-
-    def close(self) -> None:
-        self.session.close()
 
 
 def _signature(structure):
@@ -246,17 +243,6 @@ def _restore_first_readable(session, saver, checkpoints) -> str:
             if path != candidates[-1]:
                 log.warning("%s; falling back to the previous checkpoint", error)
     raise first_error
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint could not be read (truncated, missing files, or not matching the graph)."""
-
-    def __init__(self, path: str, cause: Exception):
-        self.path = path
-        first_line = (
-            str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-        )
-        super().__init__(f"cannot restore checkpoint {path}: {first_line}")
 
 
 def start_session(

@@ -3,6 +3,8 @@
 import glob
 import os
 import random
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,10 +15,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from estimator_core.checkpoints import CheckpointError
 from estimator_core.model_dir_lock import LOCK_FILE, ModelDirLockedError
-from estimator_core.session import CheckpointError
 
-from .fakes import estimator, finite_input_fn, train_input_fn
+from .fakes import estimator, finite_input_fn, linear_model_fn, train_input_fn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
@@ -129,6 +131,70 @@ def test_truncated_checkpoint_is_named_and_training_falls_back(tmp_path):
         est.evaluate(finite_input_fn())
     est.train(train_input_fn(), steps=2)  # resumes from model.ckpt-5, the newest readable one
     assert est.get_variable_value("global_step") == 7
+
+
+@pytest.fixture(scope="module")
+def two_checkpoints(tmp_path_factory):
+    """A model_dir with model.ckpt-5 and model.ckpt-10, copied fresh for each test."""
+    model_dir = tmp_path_factory.mktemp("two")
+    estimator(model_dir, iterations=5, save_checkpoints_steps=5).train(
+        train_input_fn(), max_steps=10
+    )
+    return model_dir
+
+
+def _damaged_copy(two_checkpoints, tmp_path, damage):
+    model_dir = tmp_path / "m"
+    shutil.copytree(two_checkpoints, model_dir)
+    data = glob.glob(f"{model_dir}/model.ckpt-10.data-*")[0]
+    damage(data)
+    return model_dir, data
+
+
+def _truncate(path):
+    with open(path, "r+b") as f:
+        f.truncate(4)
+
+
+def _make_unreadable(path):
+    os.remove(path)
+    os.mkdir(path)  # a directory where the data file was: unreadable even for root
+
+
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (_truncate, r"truncated: 4 bytes where the index lists \d+; OutOfRangeError: Read less"),
+        (_make_unreadable, r"FailedPreconditionError: .*; Is a directory"),
+    ],
+)
+def test_restore_errors_name_the_file_and_the_reason(two_checkpoints, tmp_path, damage, reason):
+    model_dir, data = _damaged_copy(two_checkpoints, tmp_path, damage)
+    with pytest.raises(CheckpointError) as raised:
+        estimator(model_dir).evaluate(finite_input_fn())
+    message = str(raised.value)
+    assert message.startswith(f"cannot restore checkpoint {model_dir}/model.ckpt-10: ")
+    assert data in message
+    assert re.search(reason, message), message
+    assert "Graph execution error" not in message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_restore_error_names_a_data_file_without_read_permission(two_checkpoints, tmp_path):
+    model_dir, data = _damaged_copy(two_checkpoints, tmp_path, lambda path: os.chmod(path, 0))
+    with pytest.raises(CheckpointError, match=f"{re.escape(data)}.*Permission denied"):
+        estimator(model_dir).evaluate(finite_input_fn())
+
+
+def test_a_checkpoint_missing_a_variable_says_so(two_checkpoints, tmp_path):
+    def wider_model_fn(features, labels, mode, params):
+        tf.compat.v1.get_variable("extra", [2])
+        return linear_model_fn(features, labels, mode, params)
+
+    with pytest.raises(
+        CheckpointError, match="Key extra not found in checkpoint.*changed model_fn"
+    ):
+        estimator(two_checkpoints, model_fn=wider_model_fn).evaluate(finite_input_fn())
 
 
 @pytest.mark.slow
