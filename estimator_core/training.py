@@ -8,7 +8,7 @@ import time
 
 import tensorflow as tf
 
-from estimator_core import checkpoints
+from estimator_core import checkpoints, interrupts
 from estimator_core.context import EngineContext
 from estimator_core.graph_cache import GraphCache, LiveGraph, call_key, in_use, reuse_or_build
 from estimator_core.hooks import LoopReportHook, checkpoint_hook
@@ -212,7 +212,8 @@ def _train(
                 config.tpu_config.loop_time_budget,
                 per_run_limit,
             )
-            _run_loops(hooked, tg, sizer, start, target, config.loop_timeout_secs, preemption)
+            with interrupts.second_signal_exits(ctx.model_dir):
+                _run_loops(hooked, tg, sizer, start, target, config.loop_timeout_secs, preemption)
             hooked.end()
             final = int(session.run(tg.global_step))
         live.checkpoint = checkpoints.latest_checkpoint(ctx.model_dir)
