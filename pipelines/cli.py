@@ -1,12 +1,12 @@
-"""`tpuest pipeline compile|run|runs|schedule`: parse arguments, call the pipelines library."""
+"""`tpuest pipeline compile|run|runs|submit|schedule`: parse arguments, call the pipelines library."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
 import signal
-import urllib.parse
 
 from components.cli import (
     UsageError,
@@ -21,17 +21,35 @@ from components.cli import (
 )
 from components.evaluator.cli import threshold
 from estimator_core.check_model import module_source
+from pipelines.cli_options import (
+    HARDWARE_HELP,
+    add_hardware_flags,
+    add_server_flags,
+    hardware_from_args,
+    server_from_args,
+)
 
-EXAMPLES = """examples:
+log = logging.getLogger("tpuest.pipeline")
+
+EXAMPLES = (
+    """examples:
   tpuest pipeline compile -o pipeline.yaml
+  tpuest pipeline compile -o pipeline.yaml --trainer-gpus 1 --trainer-gpu-type nvidia-l4
+  tpuest pipeline compile -o pipeline.yaml --trainer-tpu tpu-v5-lite-podslice \\
+      --trainer-tpu-topology 2x4 --param use_tpu=true --resources trainer:cpu=8,memory=32Gi
   tpuest pipeline compile-components
   tpuest pipeline run --local --input 'data/*.csv' --root runs/
   tpuest pipeline run --local --input 'data/*.csv' --root runs/ --every 6h
   tpuest pipeline run --local --input 'data/*.csv' --root runs/ --cron '0 */6 * * *'
   tpuest pipeline runs --root runs/
+  tpuest pipeline submit --host http://kfp:8888 --experiment penguins \\
+      --param input_pattern='gs://bucket/data/*.csv'
   tpuest pipeline schedule --host http://kfp:8888 --experiment penguins --cron '0 0 */6 * * *' \\
       --param input_pattern='gs://bucket/data/*.csv'
+
 """
+    + HARDWARE_HELP
+)
 
 
 def _every(text: str) -> float:
@@ -62,17 +80,15 @@ def _kfp_cron(text: str) -> str:
     return _cron(text, kfp=True)
 
 
-def _host(text: str) -> str:
-    url = urllib.parse.urlsplit(text)
-    if url.scheme not in ("http", "https") or not url.netloc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s):// URL")
-    return text
-
-
 def _compile(args) -> int:
     from pipelines.compile import compile_pipeline
 
-    print(compile_pipeline(args.output))
+    defaults = key_values(args.param, "--param")
+    hardware = hardware_from_args(args)
+    try:
+        print(compile_pipeline(args.output, hardware=hardware, defaults=defaults))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     return 0
 
 
@@ -101,9 +117,18 @@ def _run(args) -> int:
         "replicas": args.replicas,
         "beam_options": args.beam_options,
         "warm_start": args.warm_start,
+        "runner": args.runner,
+        "image": args.image,
     }
     if args.threshold:  # else the pipeline's default thresholds
         run_kwargs["thresholds"] = args.threshold
+    hardware = hardware_from_args(args)
+    if not hardware.is_default:
+        log.info(
+            "hardware settings (%s) are for Kubeflow; they do not apply on this machine, where "
+            "kfp.local runs every task as a local process",
+            hardware.describe(),
+        )
     if args.every or args.cron:
         from pipelines import recurring
 
@@ -133,21 +158,46 @@ def _runs(args) -> int:
     return 0
 
 
+def _submit(args) -> int:
+    parameters = key_values(args.param, "--param")
+    server, hardware = server_from_args(args), hardware_from_args(args)
+    from pipelines.submit import submit
+
+    try:
+        run_id = submit(
+            server,
+            args.experiment,
+            parameters=parameters,
+            hardware=hardware,
+            run_name=args.name or "",
+            enable_caching=args.enable_caching,
+        )
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    print(run_id)
+    return 0
+
+
 def _schedule(args) -> int:
     parameters = key_values(args.param, "--param")
+    server, hardware = server_from_args(args), hardware_from_args(args)
     from pipelines.schedule import schedule
 
-    print(
-        schedule(
-            args.host,
+    try:
+        recurring_run_id = schedule(
+            server,
             args.experiment,
             args.cron,
             name=args.name,
             parameters=parameters,
+            hardware=hardware,
             max_concurrency=args.max_concurrency,
             catchup=args.catchup,
+            enable_caching=args.enable_caching,
         )
-    )
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    print(recurring_run_id)
     return 0
 
 
@@ -170,6 +220,13 @@ def register(subparsers) -> None:
     p.add_argument(
         "-o", "--output", type=output_file, default="pipeline.yaml", help="output YAML path"
     )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        help="name=value compiled in as the parameter's default; VALUE is JSON or a string",
+    )
+    add_hardware_flags(p)
     p.set_defaults(func=_compile)
 
     p = sub.add_parser(
@@ -228,6 +285,18 @@ def register(subparsers) -> None:
         action="store_true",
         help="start training from the latest blessed model of this root",
     )
+    p.add_argument(
+        "--runner",
+        choices=("subprocess", "docker"),
+        default="subprocess",
+        help="where steps run: child processes (default) or containers of --image through "
+        "the Docker API DOCKER_HOST names (Docker or `podman system service`)",
+    )
+    p.add_argument(
+        "--image",
+        type=nonempty,
+        help="image for --runner docker (default: $TPUEST_IMAGE or the project's image tag)",
+    )
     when = p.add_mutually_exclusive_group()
     when.add_argument(
         "--every", type=_every, help="run now, then again every interval (90s, 15m, 6h, 1d)"
@@ -238,6 +307,7 @@ def register(subparsers) -> None:
         help='run at the times of a cron expression in local time, e.g. "0 */6 * * *" '
         "(5 fields, or 6 with seconds first)",
     )
+    add_hardware_flags(p)
     p.set_defaults(func=_run)
 
     p = sub.add_parser("runs", help="list the runs recorded under a root")
@@ -245,13 +315,26 @@ def register(subparsers) -> None:
     p.set_defaults(func=_runs)
 
     p = sub.add_parser(
+        "submit",
+        help="start one run now on Kubeflow",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_server_flags(p)
+    p.add_argument("--name", type=nonempty, help="run name (default: the pipeline and the time)")
+    p.add_argument(
+        "--param", action="append", default=[], help="name=value, VALUE is JSON or a string"
+    )
+    add_hardware_flags(p)
+    p.set_defaults(func=_submit)
+
+    p = sub.add_parser(
         "schedule",
         help="create or update a recurring run on Kubeflow",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--host", type=_host, required=True, help="KFP API endpoint (http[s]://...)")
-    p.add_argument("--experiment", type=nonempty, required=True)
+    add_server_flags(p)
     p.add_argument(
         "--cron", required=True, type=_kfp_cron, help='6-field cron, e.g. "0 0 */6 * * *"'
     )
@@ -263,4 +346,5 @@ def register(subparsers) -> None:
     )
     p.add_argument("--max-concurrency", type=positive_int, default=1)
     p.add_argument("--catchup", action="store_true", help="run missed intervals (default: no)")
+    add_hardware_flags(p)
     p.set_defaults(func=_schedule)

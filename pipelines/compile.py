@@ -11,12 +11,38 @@ from kfp import compiler
 
 import components
 from components import files
-from pipelines.training_pipeline import training_pipeline
+from pipelines.resources import Hardware
+from pipelines.training_pipeline import DEFAULTS, PARAMETERS, build_pipeline
 
 
-def compile_pipeline(output_path: str) -> str:
-    """Writes the pipeline's IR YAML to `output_path` (atomically) and returns the path."""
-    return _compile_to(training_pipeline, output_path)
+def compile_pipeline(
+    output_path: str,
+    *,
+    hardware: Hardware | None = None,
+    defaults: dict | None = None,
+    run_parameters: dict | None = None,
+) -> str:
+    """Writes the pipeline's IR YAML to `output_path` (atomically) and returns the path.
+
+    Args:
+        output_path: where the YAML goes.
+        hardware: what the tasks ask the cluster for (CPU/memory, the trainer's GPUs or TPU
+            slice, node selectors, tolerations, volumes); None: nothing.
+        defaults: pipeline parameter values compiled in as the parameters' defaults.
+        run_parameters: the values a run will pass (submit, schedule): checked against
+            `hardware` with the defaults, not compiled in.
+
+    Raises:
+        ValueError: a default that is not a pipeline parameter, or hardware that contradicts
+            the parameters (a TPU slice without use_tpu, num_shards not its chips).
+    """
+    hardware = hardware or Hardware()
+    defaults = dict(defaults or {})
+    unknown = sorted(set(defaults) - set(PARAMETERS))
+    if unknown:
+        raise ValueError(f"{unknown} are not pipeline parameters: {sorted(PARAMETERS)}")
+    hardware.check_parameters({**DEFAULTS, **defaults, **(run_parameters or {})})
+    return _compile_to(build_pipeline(hardware), output_path, defaults)
 
 
 # Each step's KFP face: (module, function). Its compiled spec is COMPONENT_SPEC beside it.
@@ -30,11 +56,11 @@ COMPONENT_SPEC = "component.yaml"
 COMPONENTS_DIR = os.path.dirname(os.path.abspath(components.__file__))
 
 
-def _compile_to(component, output_path: str) -> str:
+def _compile_to(component, output_path: str, defaults: dict | None = None) -> str:
     os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         compiled = os.path.join(scratch, COMPONENT_SPEC)
-        compiler.Compiler().compile(component, compiled)
+        compiler.Compiler().compile(component, compiled, pipeline_parameters=defaults or None)
         files.write_atomic(output_path, files.read_text(compiled))
     return output_path
 

@@ -12,6 +12,7 @@ from components.exporter.component import exporter
 from components.prepare.component import prepare
 from components.trainer.component import trainer
 from pipelines.report_component import report
+from pipelines.resources import Hardware
 
 PIPELINE_NAME = "tpuest-training"
 _PACKAGES = ("estimator_core", "components")
@@ -43,103 +44,125 @@ class Outputs(NamedTuple):
     pushed_model: dsl.Model
 
 
-@dsl.pipeline(
-    name=PIPELINE_NAME,
-    description="Prepare data with Beam, train with the TPUEstimator engine, evaluate against "
-    "thresholds and the latest blessed model, and export blessed models only.",
-)
-def training_pipeline(
-    input_pattern: str,
-    label: str = "species",
-    module_file: str = "",
-    train_steps: int = 600,
-    train_batch_size: int = 32,
-    eval_batch_size: int = 64,
-    iterations_per_loop: int = 100,
-    replicas: int = 1,
-    seed: int = 0,
-    thresholds: list = ["accuracy>=0.9"],  # noqa: B006 (a KFP default, never mutated)
-    compare_metric: str = "accuracy",
-    tolerance: float = 0.0,
-    beam_options: str = "",
-    direct_num_workers: int = 1,
-    export_base: str = "",
-    baseline_model_uri: str = "",
-    warm_start_from: str = "",
-    use_tpu: bool = False,
-    tpu: str = "",
-    num_shards: int = 0,
-    prepare_cache_key: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
-) -> Outputs:
-    """One task per step. `baseline_model_uri` is the latest blessed model_dir ("" for none): the
-    evaluator blesses only a model at least as good. `warm_start_from` is a model_dir the
-    trainer starts from ("" for none; local runs with --warm-start pass the baseline). The
-    exporter runs every time and pushes only a blessed model. `use_tpu` trains on the TPU `tpu`
-    ("" for $TPU_NAME) over `num_shards` cores (0: one per core). `prepare_cache_key` defaults
-    to the run id (no reuse) and is set by local runs to a fingerprint of data and code."""
-    examples = (
-        prepare(
+def build_pipeline(hardware: Hardware | None = None):
+    """The training pipeline, its tasks asking for `hardware` (default: nothing set, the
+    cluster's defaults).
+
+    Raises:
+        ImportError: `hardware` needs kfp-kubernetes (node selectors, tolerations, volumes)
+            and it is not installed.
+    """
+    hardware = hardware or Hardware()
+
+    @dsl.pipeline(
+        name=PIPELINE_NAME,
+        description="Prepare data with Beam, train with the TPUEstimator engine, evaluate against "
+        "thresholds and the latest blessed model, and export blessed models only.",
+    )
+    def training_pipeline(
+        input_pattern: str,
+        label: str = "species",
+        module_file: str = "",
+        train_steps: int = 600,
+        train_batch_size: int = 32,
+        eval_batch_size: int = 64,
+        iterations_per_loop: int = 100,
+        replicas: int = 1,
+        seed: int = 0,
+        thresholds: list = ["accuracy>=0.9"],  # noqa: B006 (a KFP default, never mutated)
+        compare_metric: str = "accuracy",
+        tolerance: float = 0.0,
+        beam_options: str = "",
+        direct_num_workers: int = 1,
+        export_base: str = "",
+        baseline_model_uri: str = "",
+        warm_start_from: str = "",
+        use_tpu: bool = False,
+        tpu: str = "",
+        num_shards: int = 0,
+        prepare_cache_key: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+    ) -> Outputs:
+        """One task per step. `baseline_model_uri` is the latest blessed model_dir ("" for none): the
+        evaluator blesses only a model at least as good. `warm_start_from` is a model_dir the
+        trainer starts from ("" for none; local runs with --warm-start pass the baseline). The
+        exporter runs every time and pushes only a blessed model. `use_tpu` trains on the TPU `tpu`
+        ("" for $TPU_NAME) over `num_shards` cores (0: one per core). `prepare_cache_key` defaults
+        to the run id (no reuse) and is set by local runs to a fingerprint of data and code."""
+        prepare_task = prepare(
             input_pattern=input_pattern,
             label=label,
             beam_options=beam_options,
             direct_num_workers=direct_num_workers,
             cache_key=prepare_cache_key,
+        ).set_caching_options(True)
+        examples = prepare_task.outputs["examples"]
+        trainer_task = (
+            trainer(
+                examples=examples,
+                train_steps=train_steps,
+                module_file=module_file,
+                train_batch_size=train_batch_size,
+                iterations_per_loop=iterations_per_loop,
+                replicas=replicas,
+                seed=seed,
+                warm_start_from=warm_start_from,
+                use_tpu=use_tpu,
+                tpu=tpu,
+                num_shards=num_shards,
+            )
+            # A retried trainer resumes from the checkpoints the failed attempt left.
+            .set_retry(num_retries=2, backoff_duration="10s")
+            .set_caching_options(False)
         )
-        .set_caching_options(True)
-        .outputs["examples"]
-    )
-    model = (
-        trainer(
+        model = trainer_task.outputs["model"]
+        evaluation = evaluator(
             examples=examples,
-            train_steps=train_steps,
+            model=model,
+            baseline_model_dir=baseline_model_uri,
+            thresholds=thresholds,
+            compare_metric=compare_metric,
+            tolerance=tolerance,
             module_file=module_file,
-            train_batch_size=train_batch_size,
-            iterations_per_loop=iterations_per_loop,
-            replicas=replicas,
-            seed=seed,
-            warm_start_from=warm_start_from,
-            use_tpu=use_tpu,
-            tpu=tpu,
-            num_shards=num_shards,
+            batch_size=eval_batch_size,
+        ).set_caching_options(False)
+        report_task = report(
+            model=model,
+            evaluation=evaluation.outputs["evaluation"],
+            blessing=evaluation.outputs["blessing"],
+        ).set_caching_options(False)
+        pushed = exporter(
+            model=model,
+            blessing=evaluation.outputs["blessing"],
+            export_base=export_base,
+            module_file=module_file,
+        ).set_caching_options(False)
+        tasks = {
+            "prepare": prepare_task,
+            "trainer": trainer_task,
+            "evaluator": evaluation,
+            "report": report_task,
+            "exporter": pushed,
+        }
+        for step, task in tasks.items():
+            hardware.apply(step, task)
+        return Outputs(
+            model=model,
+            evaluation=evaluation.outputs["evaluation"],
+            blessing=evaluation.outputs["blessing"],
+            pushed_model=pushed.outputs["pushed_model"],
         )
-        # A retried trainer resumes from the checkpoints the failed attempt left.
-        .set_retry(num_retries=2, backoff_duration="10s")
-        .set_caching_options(False)
-        .outputs["model"]
-    )
-    evaluation = evaluator(
-        examples=examples,
-        model=model,
-        baseline_model_dir=baseline_model_uri,
-        thresholds=thresholds,
-        compare_metric=compare_metric,
-        tolerance=tolerance,
-        module_file=module_file,
-        batch_size=eval_batch_size,
-    ).set_caching_options(False)
-    report(
-        model=model,
-        evaluation=evaluation.outputs["evaluation"],
-        blessing=evaluation.outputs["blessing"],
-    ).set_caching_options(False)
-    pushed = exporter(
-        model=model,
-        blessing=evaluation.outputs["blessing"],
-        export_base=export_base,
-        module_file=module_file,
-    ).set_caching_options(False)
-    return Outputs(
-        model=model,
-        evaluation=evaluation.outputs["evaluation"],
-        blessing=evaluation.outputs["blessing"],
-        pushed_model=pushed.outputs["pushed_model"],
-    )
+
+    return training_pipeline
+
+
+training_pipeline = build_pipeline()
 
 
 # The one definition of the pipeline's parameters and their defaults: local runs, the CLI and
 # the demo read them from here.
+PARAMETERS = dict(inspect.signature(training_pipeline.pipeline_func).parameters)
 DEFAULTS = {
     name: parameter.default
-    for name, parameter in inspect.signature(training_pipeline.pipeline_func).parameters.items()
+    for name, parameter in PARAMETERS.items()
     if parameter.default is not inspect.Parameter.empty
 }

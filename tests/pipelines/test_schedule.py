@@ -1,10 +1,6 @@
 """`tpuest pipeline schedule` against a loopback server that plays the KFP v2beta1 API."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 import yaml
@@ -12,76 +8,7 @@ import yaml
 from pipelines.compile import compile_pipeline
 from pipelines.tpuest import main
 from pipelines.training_pipeline import PIPELINE_NAME
-
-
-class FakeKfp:
-    """Just enough of the KFP API: health, experiments, recurring runs (kept in memory)."""
-
-    def __init__(self):
-        self.calls = []
-        self.experiments = {}
-        self.recurring = {}
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.host = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _reply(self, body, status=200):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _body(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                return json.loads(self.rfile.read(length) or b"{}")
-
-            def do_GET(self):
-                url = urlparse(self.path)
-                fake.calls.append(("GET", url.path))
-                if url.path.endswith("/healthz"):
-                    return self._reply({"multi_user": False})
-                if url.path.endswith("/experiments"):
-                    wanted = parse_qs(url.query).get("filter", [""])[0]
-                    found = [e for e in fake.experiments.values() if e["display_name"] in wanted]
-                    return self._reply({"experiments": found, "total_size": len(found)})
-                if url.path.endswith("/recurringruns"):
-                    runs = list(fake.recurring.values())
-                    return self._reply({"recurringRuns": runs, "total_size": len(runs)})
-                return self._reply({}, 404)
-
-            def do_POST(self):
-                url = urlparse(self.path)
-                body = self._body()
-                fake.calls.append(("POST", url.path, body))
-                if url.path.endswith("/experiments"):
-                    experiment = {"experiment_id": f"exp-{len(fake.experiments)}", **body}
-                    fake.experiments[experiment["experiment_id"]] = experiment
-                    return self._reply(experiment)
-                if url.path.endswith("/recurringruns"):
-                    run = {"recurring_run_id": f"rr-{len(fake.calls)}", **body}
-                    fake.recurring[run["recurring_run_id"]] = run
-                    return self._reply(run)
-                return self._reply({}, 404)
-
-            def do_DELETE(self):
-                url = urlparse(self.path)
-                fake.calls.append(("DELETE", url.path))
-                fake.recurring.pop(url.path.rsplit("/", 1)[-1], None)
-                return self._reply({})
-
-        return Handler
-
-    def close(self):
-        self.server.shutdown()
+from tests.pipelines.fake_kfp import FakeKfp
 
 
 @pytest.fixture
@@ -91,13 +18,13 @@ def kfp_api():
     fake.close()
 
 
-def schedule(kfp_api, *extra):
+def schedule(kfp_api, *extra, host=None):
     return main(
         [
             "pipeline",
             "schedule",
             "--host",
-            kfp_api.host,
+            host or kfp_api.host,
             "--experiment",
             "penguins",
             "--cron",
@@ -126,12 +53,60 @@ def test_schedule_creates_then_replaces_the_recurring_run_by_name(kfp_api, tmp_p
     assert len(kfp_api.experiments) == 1  # the experiment is reused, not created twice
 
 
+def test_the_new_recurring_run_is_created_before_the_old_is_deleted(kfp_api):
+    assert schedule(kfp_api) == 0
+    [old_id] = kfp_api.recurring
+    kfp_api.calls.clear()
+    assert schedule(kfp_api) == 0
+    methods = kfp_api.methods()
+    assert methods.index("POST recurringruns") < methods.index(f"DELETE {old_id}")
+    assert old_id not in kfp_api.recurring and len(kfp_api.recurring) == 1
+
+
+@pytest.mark.parametrize("fault", ["rejected", "dropped"])
+def test_a_failed_create_leaves_the_existing_schedule(kfp_api, capsys, fault):
+    assert schedule(kfp_api) == 0
+    before = dict(kfp_api.recurring)
+    if fault == "rejected":
+        kfp_api.reject["/recurringruns"] = (400, "Invalid input error: cron is not supported")
+    else:
+        kfp_api.drop.add("/recurringruns")
+    assert schedule(kfp_api) == 1
+    assert kfp_api.recurring == before  # the old recurring run is still there, untouched
+    assert "DELETE" not in [c[0] for c in kfp_api.calls]
+    err = capsys.readouterr().err
+    assert f"the KFP API at {kfp_api.host}" in err
+    if fault == "rejected":
+        assert "HTTP 400" in err and "cron is not supported" in err
+    else:
+        assert "cannot reach" in err
+
+
+def test_a_compile_error_leaves_the_existing_schedule_and_contacts_no_server(kfp_api, capsys):
+    assert schedule(kfp_api) == 0
+    before, calls = dict(kfp_api.recurring), len(kfp_api.calls)
+    # A TPU trainer whose num_shards does not fit its slice: refused while compiling.
+    tpu = ["--trainer-tpu", "tpu-v5-lite-podslice", "--trainer-tpu-topology", "2x4"]
+    with pytest.raises(SystemExit) as exit_info:
+        schedule(kfp_api, *tpu, "--param", "use_tpu=true", "--param", "num_shards=4")
+    assert exit_info.value.code == 2
+    assert "num_shards 4 does not match TPU topology 2x4 (8 chips" in capsys.readouterr().err
+    assert kfp_api.recurring == before and len(kfp_api.calls) == calls
+
+
 def test_catchup_and_max_concurrency_reach_the_recurring_run(kfp_api):
     assert schedule(kfp_api, "--catchup", "--max-concurrency", "3", "--name", "nightly") == 0
     [run] = kfp_api.recurring.values()
     assert run["display_name"] == "nightly" and run["mode"] == "ENABLE"
     assert run["no_catchup"] is False
     assert int(run["max_concurrency"]) == 3
+
+
+def test_no_cache_turns_caching_off_for_every_task_of_the_recurring_run(kfp_api):
+    assert schedule(kfp_api, "--no-cache") == 0
+    [run] = kfp_api.recurring.values()
+    tasks = run["pipeline_spec"]["root"]["dag"]["tasks"]
+    assert {t["cachingOptions"].get("enableCache", False) for t in tasks.values()} == {False}
 
 
 @pytest.mark.parametrize(
