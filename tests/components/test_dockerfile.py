@@ -39,8 +39,23 @@ def test_hadolint_passes():
 
 
 def test_base_image_is_a_pinned_python_slim():
-    (base,) = [args for keyword, args in instructions() if keyword == "FROM"]
-    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", base), base
+    # The first FROM is the one `podman build --from` replaces; later stages build on it.
+    first, *later = [args.split() for keyword, args in instructions() if keyword == "FROM"]
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", first[0])
+    assert first[1:] == ["AS", "base"] and all(stage[0] == "base" for stage in later), later
+
+
+def test_the_sources_reach_only_the_wheel_stage_and_dependencies_come_first():
+    steps = instructions()
+    stages = [i for i, (keyword, _) in enumerate(steps) if keyword == "FROM"]
+    final = steps[stages[-1] :]
+    copied = [args for keyword, args in final if keyword == "COPY"]
+    assert copied == [
+        "pyproject.toml /tmp/pyproject.toml",
+        "--from=wheel /wheel.sha256 /tmp/wheel.sha256",
+    ]
+    runs = [args for keyword, args in final if keyword == "RUN"]
+    assert "-r /tmp/requirements.txt" in runs[1] and "--mount=type=bind,from=wheel" in runs[2]
 
 
 def test_runs_as_non_root_with_the_tpuest_entrypoint():
@@ -122,7 +137,7 @@ def test_secrets_caches_and_outputs_stay_out_of_the_context(path):
 
 def test_every_copied_source_is_in_the_context():
     for keyword, args in instructions():
-        if keyword == "COPY":
+        if keyword == "COPY" and not args.startswith("--from="):  # another stage's file
             for source in args.split()[:-1]:
                 assert in_context(source.rstrip("/")), source
                 assert os.path.exists(os.path.join(ROOT, source)), source
