@@ -12,20 +12,20 @@ import tensorflow as tf
 
 from estimator_core.checkpoints import CheckpointError
 from estimator_core.context import EngineContext, new_graph
+from estimator_core.export_outputs import (  # noqa: F401 - tf.estimator.export's names live here
+    DEFAULT_SERVING_KEY,
+    ClassificationOutput,
+    ExportOutput,
+    PredictOutput,
+    RegressionOutput,
+    named,
+)
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.session import session_config
 from estimator_core.spec import scaffold_of, validate_spec
 
 log = logging.getLogger("estimator_core")
 v1 = tf.compat.v1
-sig = v1.saved_model.signature_def_utils
-DEFAULT_SERVING_KEY = "serving_default"
-
-
-def _as_dict(value, default_key: str) -> dict:
-    if isinstance(value, dict):
-        return dict(value)
-    return {default_key: value}
 
 
 def _check_tensor(value, what: str) -> None:
@@ -43,8 +43,8 @@ class ServingInputReceiver:
     def __init__(self, features, receiver_tensors, receiver_tensors_alternatives=None):
         if features is None or receiver_tensors is None:
             raise ValueError("ServingInputReceiver needs both features and receiver_tensors")
-        self.features = _as_dict(features, "feature")
-        self.receiver_tensors = _as_dict(receiver_tensors, "input")
+        self.features = named(features, "feature")
+        self.receiver_tensors = named(receiver_tensors, "input")
         if receiver_tensors_alternatives is not None and not isinstance(
             receiver_tensors_alternatives, dict
         ):
@@ -53,7 +53,7 @@ class ServingInputReceiver:
                 f"{type(receiver_tensors_alternatives).__name__}"
             )
         self.receiver_tensors_alternatives = {
-            name: _as_dict(tensors, "input")
+            name: named(tensors, "input")
             for name, tensors in (receiver_tensors_alternatives or {}).items()
         }
 
@@ -71,62 +71,6 @@ class TensorServingInputReceiver(ServingInputReceiver):
         _check_tensor(features, "TensorServingInputReceiver features")
         super().__init__(features, receiver_tensors, receiver_tensors_alternatives)
         self.features = features
-
-
-class ExportOutput:
-    """One signature's outputs; `signature_def(inputs)` builds it for a dict of input tensors."""
-
-    def signature_def(self, inputs: dict):
-        raise NotImplementedError
-
-
-class PredictOutput(ExportOutput):
-    """Generic outputs: a tensor or a dict of named tensors."""
-
-    def __init__(self, outputs):
-        self.outputs = _as_dict(outputs, "output")
-        for key, value in self.outputs.items():
-            if not isinstance(value, tf.Tensor):
-                raise ValueError(
-                    f"PredictOutput value for {key!r} must be a Tensor, got {type(value)}"
-                )
-
-    def signature_def(self, inputs):
-        return sig.predict_signature_def(inputs, self.outputs)
-
-
-def _single_string_input(inputs: dict, kind: str) -> tf.Tensor:
-    if len(inputs) != 1 or next(iter(inputs.values())).dtype != tf.string:
-        raise ValueError(f"{kind} signatures need exactly one string input (serialized tf.Example)")
-    return next(iter(inputs.values()))
-
-
-class ClassificationOutput(ExportOutput):
-    """Classification outputs: `scores` (float [batch, classes]) and/or `classes` (string)."""
-
-    def __init__(self, scores=None, classes=None):
-        if scores is None and classes is None:
-            raise ValueError("ClassificationOutput needs scores and/or classes")
-        if classes is not None and classes.dtype != tf.string:
-            raise ValueError("ClassificationOutput classes must be a string tensor")
-        self.scores, self.classes = scores, classes
-
-    def signature_def(self, inputs):
-        return sig.classification_signature_def(
-            _single_string_input(inputs, "Classification"), self.classes, self.scores
-        )
-
-
-class RegressionOutput(ExportOutput):
-    """Regression output: one float tensor `value`."""
-
-    def __init__(self, value):
-        if value is None or not value.dtype.is_floating:
-            raise ValueError("RegressionOutput value must be a float tensor")
-        self.value = value
-
-    def signature_def(self, inputs):
-        return sig.regression_signature_def(_single_string_input(inputs, "Regression"), self.value)
 
 
 def build_parsing_serving_input_receiver_fn(
@@ -155,29 +99,15 @@ def build_raw_serving_input_receiver_fn(features: dict, default_batch_size=None)
     return serving_input_receiver_fn
 
 
-def default_export_outputs(predictions) -> dict:
-    """With predictions only, export one PredictOutput as serving_default (as the original did)."""
-    return {DEFAULT_SERVING_KEY: PredictOutput(predictions)}
-
-
 def signature_defs(export_outputs: dict, receiver: ServingInputReceiver) -> dict:
-    """One SignatureDef per export output; serving_default always present."""
-    if len(export_outputs) == 1 and DEFAULT_SERVING_KEY not in export_outputs:
-        export_outputs = {
-            DEFAULT_SERVING_KEY: next(iter(export_outputs.values())),
-            **export_outputs,
-        }
+    """One SignatureDef per export output (the spec has checked them and named serving_default)."""
     if DEFAULT_SERVING_KEY not in export_outputs:
         raise ValueError(
-            f"export_outputs has several entries {sorted(export_outputs)} but none is "
-            f"{DEFAULT_SERVING_KEY!r}: name the one to serve by default"
+            f"export_outputs {sorted(export_outputs)} has no {DEFAULT_SERVING_KEY!r} entry: name "
+            "the one to serve by default"
         )
     defs = {}
     for key, output in export_outputs.items():
-        if not isinstance(output, ExportOutput):
-            raise ValueError(
-                f"export_outputs[{key!r}] must be an ExportOutput, got {type(output).__name__}"
-            )
         try:
             defs[key] = output.signature_def(receiver.receiver_tensors)
         except ValueError as e:
@@ -240,8 +170,7 @@ def export_saved_model(
             )
         spec = ctx.call_model_fn(receiver.features, None, ModeKeys.PREDICT, exporting=True)
         spec = validate_spec(spec, ModeKeys.PREDICT, exporting=True)
-        export_outputs = spec.export_outputs or default_export_outputs(spec.predictions)
-        defs = signature_defs(export_outputs, receiver)
+        defs = signature_defs(spec.export_outputs, receiver)
         # No Scaffold here: its finalize() would freeze the graph the SavedModel builder extends.
         saver = scaffold_of(spec).saver
         main_op = tf.group(v1.local_variables_initializer(), v1.tables_initializer())

@@ -8,6 +8,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from estimator_core.export_outputs import export_outputs_for
 from estimator_core.mode_keys import ModeKeys
 
 _MODES = (ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT)
@@ -24,6 +25,14 @@ def _check_hooks(name: str, hooks) -> tuple:
 def _check_mode(mode: str) -> None:
     if mode not in _MODES:
         raise ValueError(f"mode {mode!r} is not one of {_MODES}")
+
+
+def _export_outputs(mode: str, export_outputs, predictions):
+    """In PREDICT mode the default serving_default output is set at construction, as the
+    original's was (model_fn wrappers add to it); other modes keep what they were given."""
+    if mode != ModeKeys.PREDICT:
+        return export_outputs
+    return export_outputs_for(export_outputs, predictions)
 
 
 def _check_fn_tensors(name: str, value) -> None:
@@ -60,7 +69,8 @@ class TPUEstimatorSpec(collections.namedtuple("TPUEstimatorSpec", _TPU_FIELDS)):
     passed by keyword) are gathered from every shard and `metric_fn` runs once on the host,
     returning `{name: (value, update_op)}` from `tf.compat.v1.metrics`. `host_call` is
     `(fn, tensors)` run on the host with the tensors gathered from every shard. `scaffold_fn`
-    is a no-argument function returning a `tf.compat.v1.train.Scaffold`.
+    is a no-argument function returning a `tf.compat.v1.train.Scaffold`. In PREDICT mode
+    `export_outputs` defaults to `{'serving_default': PredictOutput(predictions)}`, set here.
 
     Example:
         def metric_fn(labels, logits):
@@ -96,7 +106,7 @@ class TPUEstimatorSpec(collections.namedtuple("TPUEstimatorSpec", _TPU_FIELDS)):
             loss,
             train_op,
             eval_metrics,
-            export_outputs,
+            _export_outputs(mode, export_outputs, predictions),
             scaffold_fn,
             host_call,
             _check_hooks("training_hooks", training_hooks),
@@ -148,7 +158,7 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _EST_FIELDS)):
             loss,
             train_op,
             dict(eval_metric_ops or {}),
-            export_outputs,
+            _export_outputs(mode, export_outputs, predictions),
             _check_hooks("training_chief_hooks", training_chief_hooks),
             _check_hooks("training_hooks", training_hooks),
             scaffold,
