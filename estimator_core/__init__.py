@@ -8,6 +8,7 @@ import importlib
 
 _EXPORTS = {
     "BestExporter": "estimator_core.exporters",
+    "Estimator": "estimator_core.estimator",
     "EstimatorSpec": "estimator_core.spec",
     "EvalSpec": "estimator_core.outer_loops",
     "Exporter": "estimator_core.exporters",
@@ -17,7 +18,7 @@ _EXPORTS = {
     "NanLossError": "estimator_core.hooks",
     "RunConfig": "estimator_core.config",
     "TPUConfig": "estimator_core.config",
-    "TPUEstimator": "estimator_core.estimator",
+    "TPUEstimator": "estimator_core.tpu_estimator",
     "TPUEstimatorSpec": "estimator_core.spec",
     "TrainSpec": "estimator_core.outer_loops",
     "WarmStartSettings": "estimator_core.config",

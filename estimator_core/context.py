@@ -36,6 +36,9 @@ class EngineContext:
     tpu_cluster_def: Any = None
     # False: training builds model_fn at the top level, one session.run per step (Estimator).
     in_graph_loop: bool = True
+    # False: params reach model_fn and input_fn as given (Estimator); True: with batch_size,
+    # use_tpu and context set by the engine (TPUEstimator).
+    tpu_params: bool = True
 
     def batch_size(self, mode: str) -> int | None:
         """The global batch size for `mode` (None when not set)."""
@@ -95,6 +98,8 @@ class EngineContext:
         the original did.
         """
         params = dict(self.params)
+        if not self.tpu_params:
+            return params
         size = self.input_batch_size(mode) if for_input else self.per_replica_batch_size(mode)
         if size is not None:
             params["batch_size"] = size
@@ -128,7 +133,9 @@ class EngineContext:
 
     def call_input_fn(self, input_fn: Callable, mode: str, invocation: int = 0):
         params = self.params_for(mode, for_input=True, invocation=invocation)
-        return call_input_fn(input_fn, params, self.config, mode)
+        # An input_fn naming `input_context` gets this pipeline's place (a TPUContext is one).
+        input_context = params.get("context") or tf.distribute.InputContext()
+        return call_input_fn(input_fn, params, self.config, mode, input_context)
 
     def call_model_fn(self, features, labels, mode: str, exporting: bool = False):
         params = self.params_for(mode, exporting=exporting)

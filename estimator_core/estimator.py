@@ -1,8 +1,9 @@
-"""TPUEstimator: the facade that validates arguments and hands each mode to its builder."""
+"""Estimator: the original tf.estimator.Estimator's contract, and the base TPUEstimator stands on."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import numbers
 import os
@@ -12,12 +13,11 @@ from typing import Any
 
 from estimator_core import checkpoints, evaluation, prediction, training
 from estimator_core import export as export_lib
-from estimator_core.checks import positive_int
 from estimator_core.config import RunConfig
-from estimator_core.context import RESERVED_PARAMS, EngineContext
+from estimator_core.context import EngineContext
 from estimator_core.graph_cache import GraphCache
 from estimator_core.mode_keys import ModeKeys
-from estimator_core.user_fns import validate_model_fn
+from estimator_core.user_fns import call_model_fn, validate_model_fn
 
 log = logging.getLogger("estimator_core")
 
@@ -33,144 +33,93 @@ def _steps(name: str, value) -> int | None:
     return int(value)
 
 
-class TPUEstimator:
+def resolve_model_dir(model_dir: str | None, config: RunConfig) -> str:
+    """The one model_dir of `model_dir` and `config.model_dir` (a new temporary one if neither)."""
+    both = model_dir is not None and config.model_dir is not None
+    if both and os.path.normpath(model_dir) != os.path.normpath(config.model_dir):
+        raise ValueError(
+            f"model_dir ({model_dir}) and config.model_dir ({config.model_dir}) differ; "
+            "set one, or set both to the same directory"
+        )
+    model_dir = model_dir or config.model_dir
+    if model_dir is None:
+        model_dir = tempfile.mkdtemp(prefix="tpuest_model_")
+        log.info("model_dir not set: using temporary directory %s", model_dir)
+    return os.fspath(model_dir)
+
+
+class Estimator:
     """Trains, evaluates, predicts with and exports a model given by `model_fn`.
 
-    The global batch sizes given here are split per shard: `input_fn` and `model_fn` read their
-    own batch size from `params['batch_size']`. Training runs `iterations_per_loop` steps in one
-    `session.run` (an in-graph loop) and returns to the host between loops for hooks,
-    checkpoints and summaries. With `use_tpu=False` everything runs on the local CPU/GPU.
+    The original `tf.estimator.Estimator`: model_fn takes any of (features, labels, mode,
+    params, config) and returns an EstimatorSpec (or TPUEstimatorSpec); input_fns take any of
+    (params, config, mode, input_context) and return a Dataset or (features, labels). Training
+    runs one step per `session.run`, with every hook called at every step, as the original did.
+    `iterations_per_loop=N` opts into the in-graph loop: N steps per `session.run`, hooks
+    called once per loop (faster on small steps).
 
     Example:
-        def model_fn(features, labels, mode, params):
-            logits = tf.keras.layers.Dense(3)(features["x"])
+        def model_fn(features, labels, mode):
+            logits = tf.compat.v1.layers.dense(features["x"], 3)
             loss = tf.compat.v1.losses.sparse_softmax_cross_entropy(labels, logits)
             train_op = tf.compat.v1.train.AdamOptimizer().minimize(
                 loss, global_step=tf.compat.v1.train.get_global_step())
-            return TPUEstimatorSpec(mode=mode, loss=loss, train_op=train_op)
+            return EstimatorSpec(mode, loss=loss, train_op=train_op,
+                                 predictions={"logits": logits})
 
-        est = TPUEstimator(model_fn=model_fn, config=RunConfig(model_dir="/tmp/m"),
-                           use_tpu=False, train_batch_size=64)
-        est.train(input_fn, max_steps=1000)
+        est = Estimator(model_fn, model_dir="/tmp/m")
+        est.train(lambda: dataset.batch(32), max_steps=1000)
     """
 
     def __init__(
         self,
-        model_fn: Callable | None = None,
+        model_fn: Callable,
         model_dir: str | None = None,
         config: RunConfig | None = None,
         params: dict[str, Any] | None = None,
-        use_tpu: bool = True,
-        train_batch_size: int | None = None,
-        eval_batch_size: int | None = None,
-        predict_batch_size: int | None = None,
-        batch_axis=None,
         warm_start_from=None,
+        *,
+        iterations_per_loop: int | None = None,
     ):
-        if config is None or not isinstance(config, RunConfig):
+        config = RunConfig() if config is None else config
+        if not isinstance(config, RunConfig):
             raise ValueError(f"config must be an estimator_core.RunConfig, got {config!r}")
         validate_model_fn(model_fn)
-        # A deep copy, as the original's: the cached graphs were built from these values, so
-        # changing the caller's dict (or a nested value in it) later must not reach them.
-        params = copy.deepcopy(dict(params or {}))
-        for key in RESERVED_PARAMS:
-            if key in params:
-                raise ValueError(
-                    f"params must not contain the reserved key {key!r}; it is set by TPUEstimator"
-                )
-        for name, value in (
-            ("train_batch_size", train_batch_size),
-            ("eval_batch_size", eval_batch_size),
-            ("predict_batch_size", predict_batch_size),
-        ):
-            positive_int(name, value, optional=True)
-        num_shards = config.tpu_config.num_shards
-        if use_tpu:
-            if train_batch_size is None:
-                raise ValueError("train_batch_size cannot be None when use_tpu is True")
-            for name, value in (
-                ("train_batch_size", train_batch_size),
-                ("eval_batch_size", eval_batch_size),
-                ("predict_batch_size", predict_batch_size),
-            ):
-                if value is not None and num_shards and value % num_shards:
-                    raise ValueError(
-                        f"{name} ({value}) must be divisible by tpu_config.num_shards ({num_shards})"
-                    )
-        elif num_shards and num_shards > 1:
-            log.info("use_tpu=False: tpu_config.num_shards=%d is ignored (one device)", num_shards)
-        strategies = self._strategies(
-            config, use_tpu, train_batch_size, eval_batch_size, predict_batch_size
-        )
-        model_dir = self._resolve_model_dir(model_dir, config)
+        if config.train_distribute is not None or config.eval_distribute is not None:
+            raise ValueError(
+                "Estimator runs on one device; for RunConfig.train_distribute/eval_distribute use "
+                "TPUEstimator(use_tpu=False, train_batch_size=..., ...), which splits each batch "
+                "over the replicas"
+            )
+        loop = _steps("iterations_per_loop", iterations_per_loop)
+        model_dir = resolve_model_dir(model_dir, config)
         config = config.replace(model_dir=model_dir)
-        self._ctx = EngineContext(
+        # The engine's view: one step per loop unless the in-graph loop was asked for.
+        tpu_config = dataclasses.replace(config.tpu_config, iterations_per_loop=loop or 1)
+        ctx = EngineContext(
             model_fn=model_fn,
             model_dir=model_dir,
-            config=config,
-            params=params,
-            use_tpu=bool(use_tpu),
-            batch_sizes={
-                ModeKeys.TRAIN: train_batch_size,
-                ModeKeys.EVAL: eval_batch_size,
-                ModeKeys.PREDICT: predict_batch_size,
-            },
-            strategies=strategies,
-            batch_axis=batch_axis,
+            config=config.replace(tpu_config=tpu_config),
+            params=copy.deepcopy(dict(params or {})),
+            use_tpu=False,
+            batch_sizes={},
             warm_start=checkpoints.resolve_warm_start(warm_start_from),
+            in_graph_loop=loop is not None,
+            tpu_params=False,
         )
-        self._graphs = GraphCache()
+        # A new graph per call, as the original: model_fn runs and hooks begin at every call.
+        self._set_context(ctx, config, reuse_graphs=False)
 
-    @staticmethod
-    def _strategies(config, use_tpu, train_batch_size, eval_batch_size, predict_batch_size) -> dict:
-        """The strategy per mode: training under train_distribute; eval/predict on replicas only
-        when their batch size is set (as TPU eval needed eval_batch_size), else on one device."""
-        if use_tpu:
-            return {}
-        train = config.train_distribute
-        serve = config.eval_distribute or train
-        strategies = {
-            ModeKeys.TRAIN: train,
-            ModeKeys.EVAL: serve if eval_batch_size is not None else None,
-            ModeKeys.PREDICT: serve if predict_batch_size is not None else None,
-        }
-        for (mode, strategy), (name, size) in zip(
-            strategies.items(),
-            (
-                ("train_batch_size", train_batch_size),
-                ("eval_batch_size", eval_batch_size),
-                ("predict_batch_size", predict_batch_size),
-            ),
-        ):
-            if strategy is None:
-                continue
-            replicas = strategy.num_replicas_in_sync
-            if size is None:
-                raise ValueError(f"{name} must be set to run {mode} on {replicas} replicas")
-            if size % replicas:
-                raise ValueError(
-                    f"{name} ({size}) must be divisible by the number of replicas ({replicas})"
-                )
-        return {mode: s for mode, s in strategies.items() if s is not None}
-
-    @staticmethod
-    def _resolve_model_dir(model_dir: str | None, config: RunConfig) -> str:
-        both = model_dir is not None and config.model_dir is not None
-        if both and os.path.normpath(model_dir) != os.path.normpath(config.model_dir):
-            raise ValueError(
-                f"model_dir ({model_dir}) and config.model_dir ({config.model_dir}) differ; "
-                "set one, or set both to the same directory"
-            )
-        model_dir = model_dir or config.model_dir
-        if model_dir is None:
-            model_dir = tempfile.mkdtemp(prefix="tpuest_model_")
-            log.info("model_dir not set: using temporary directory %s", model_dir)
-        return os.fspath(model_dir)
+    def _set_context(self, ctx: EngineContext, config: RunConfig, reuse_graphs: bool) -> None:
+        self._ctx = ctx
+        self._config = config
+        # With reuse, a call like the previous one keeps its graph and session (TPUEstimator).
+        self._graphs = GraphCache() if reuse_graphs else None
 
     # Properties, as the original.
     @property
     def config(self) -> RunConfig:
-        return self._ctx.config
+        return self._config
 
     @property
     def model_dir(self) -> str:
@@ -186,21 +135,13 @@ class TPUEstimator:
         ctx = self._ctx
 
         def bound_model_fn(features, labels, mode, config):
-            from estimator_core.user_fns import call_model_fn
-
             return call_model_fn(ctx.model_fn, features, labels, mode, ctx.params_for(mode), config)
 
         return bound_model_fn
 
     def _context_for(self, mode: str) -> EngineContext:
-        """The engine context for a call; when it runs on TPU cores, resolves the TPU first
-        (or fails clearly)."""
-        if not self._ctx.on_tpu(mode):
-            return self._ctx
-        from estimator_core import tpu
-
-        resolver, devices = tpu.require_tpu(self.config, mode)
-        return tpu.context_on_tpu(self._ctx, resolver, devices)
+        """The engine context for a call in `mode` (TPUEstimator resolves the TPU here)."""
+        return self._ctx
 
     def train(self, input_fn, hooks=None, steps=None, max_steps=None, saving_listeners=None):
         """Trains for `steps` more steps or up to `max_steps` (or until input ends); returns self."""
@@ -316,7 +257,8 @@ class TPUEstimator:
 
     def close(self) -> None:
         """Closes the sessions kept alive between calls (also done when the estimator is freed)."""
-        self._graphs.close()
+        if self._graphs is not None:
+            self._graphs.close()
 
     def __del__(self):
         graphs = getattr(self, "_graphs", None)
@@ -331,3 +273,12 @@ class TPUEstimator:
 
     def latest_checkpoint(self) -> str | None:
         return checkpoints.latest_checkpoint(self.model_dir)
+
+
+def __getattr__(name: str):
+    # `estimator.TPUEstimator`, where it lived before it moved beside its TPU pieces.
+    if name == "TPUEstimator":
+        from estimator_core.tpu_estimator import TPUEstimator
+
+        return TPUEstimator
+    raise AttributeError(f"module 'estimator_core.estimator' has no attribute {name!r}")

@@ -63,15 +63,16 @@ def call_model_fn(model_fn: Callable, features, labels, mode: str, params: dict,
     return call_with_named_args(model_fn, available)
 
 
-def call_input_fn(input_fn: Callable, params: dict, config, mode: str) -> Any:
-    """Calls input_fn with any of (params, config, mode) that its signature names."""
+def call_input_fn(input_fn: Callable, params: dict, config, mode: str, input_context=None) -> Any:
+    """Calls input_fn with any of (params, config, mode, input_context) its signature names."""
     if not callable(input_fn):
         raise ValueError(f"input_fn must be callable, got {input_fn!r}")
     args = fn_args(input_fn)
-    available = {"params": params, "config": config, "mode": mode}
+    available = {"params": params, "config": config, "mode": mode, "input_context": input_context}
     unknown = [a for a in args if a not in available]
     if unknown:
         raise ValueError(
-            f"input_fn has unexpected arguments {unknown}; it may take params, config and mode"
+            f"input_fn has unexpected arguments {unknown}; it may take params, config, mode "
+            "and input_context"
         )
     return call_with_named_args(input_fn, available)
