@@ -48,6 +48,20 @@ def load(root: str) -> list[RunRecord]:
         raise ValueError(f"{path} is not a run index: {e}") from e
 
 
+def mark_dead_runs(root: str) -> list[RunRecord]:
+    """Closes the records of runs that ended without recording a status (a SIGKILL, a power
+    cut) as "killed" and returns the index. Call it holding the root's lock: a run records its
+    final status before it releases the lock, so any "running" record is then a dead run's."""
+    records = load(root)
+    dead = [r for r in records if r.status == "running"]
+    for record in dead:
+        record.status = "killed"
+        record.error = "the run ended without recording a status (killed, or the machine stopped)"
+    if dead:
+        save(root, records)
+    return records
+
+
 def save(root: str, records: list[RunRecord]) -> None:
     """Writes the whole index to a temporary file and renames it over the old one."""
     files.write_json_atomic(

@@ -17,6 +17,29 @@ from pipelines import report as report_lib
 log = logging.getLogger("tpuest.pipeline")
 
 
+class StepFailedError(RuntimeError):
+    """A pipeline step failed; the message names the step and the error it ended with."""
+
+
+def check_module_file(module_file: str) -> None:
+    """Compiles the model module before any step runs: a SyntaxError names the file and line
+    now, instead of failing the trainer three times (with back-off) later.
+
+    Raises:
+        FileNotFoundError: neither a file nor an importable module.
+        SyntaxError: the module does not compile.
+    """
+    if not module_file:
+        return
+    from estimator_core.check_model import module_path
+
+    path = module_path(module_file)
+    if os.path.isdir(path):
+        return
+    with open(path, "rb") as f:
+        compile(f.read(), path, "exec", dont_inherit=True)
+
+
 def input_files(input_pattern: str) -> list[str]:
     """The files a run reads: `input_pattern` is one or more comma-separated paths or globs."""
     patterns = [p.strip() for p in input_pattern.split(",") if p.strip()]
@@ -65,11 +88,16 @@ def pipeline_parameters(input_pattern: str, overrides: dict) -> dict:
     return {"input_pattern": input_pattern, **parameters}
 
 
+RUNNERS = ("subprocess", "docker")
+
+
 def run_local(
     input_pattern: str,
     root: str,
     *,
     warm_start: bool = False,
+    runner: str = "subprocess",
+    image: str | None = None,
     **parameters,
 ) -> index_lib.RunRecord:
     """Runs the training pipeline once under `root` and records it in the root's index.
@@ -81,23 +109,44 @@ def run_local(
     (kfp.local's cache under `root/pipeline_root/.kfp_cache`) while the input files and the
     project's code are unchanged. Results come from the pipeline's declared outputs.
 
+    `runner` "subprocess" runs each step as a child process of this one; "docker" runs each in
+    `image` (default: components.image.image()) through the Docker API DOCKER_HOST names
+    (pipelines/docker_runner.py). A step that fails fails the run with the step's own error.
+
     Raises:
         TypeError: a parameter the pipeline does not have, or one a local run sets itself.
         FileNotFoundError: `input_pattern` matches no file.
         ModelDirLockedError: another process is running a pipeline on `root`.
         KeyboardInterrupt: the run was interrupted (recorded as "interrupted" in the index).
+        StepFailedError: a step failed (its error is the message).
+        SyntaxError: the module file does not compile.
+        DockerUnavailableError: runner "docker" without a Docker API or without the image.
     """
     from kfp import local
 
     from pipelines.training_pipeline import code_version, training_pipeline
 
+    if runner not in RUNNERS:
+        raise ValueError(f"runner {runner!r} must be one of {list(RUNNERS)}")
     chosen = pipeline_parameters(input_pattern, parameters)
     root = os.path.abspath(root)
-    os.makedirs(root, exist_ok=True)
     if not input_files(input_pattern):
         raise FileNotFoundError(f"input {input_pattern!r} matches no file")
+    check_module_file(chosen.get("module_file") or "")
+    if runner == "docker":
+        from components.image import image as default_image
+        from pipelines import docker_runner
+
+        image = image or default_image()
+        docker_runner.check_image(image)
+        chosen["input_pattern"] = ",".join(  # the steps' working directory is not ours
+            os.path.abspath(p.strip()) for p in input_pattern.split(",") if p.strip()
+        )
+        if chosen.get("module_file") and os.path.exists(chosen["module_file"]):
+            chosen["module_file"] = os.path.abspath(chosen["module_file"])
+    os.makedirs(root, exist_ok=True)
     with ModelDirLock(root, activity="used by a pipeline run"):
-        records = index_lib.load(root)
+        records = index_lib.mark_dead_runs(root)
         baseline = index_lib.latest_blessed(records)
         run_id = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
         export_base = os.path.join(root, "exports")
@@ -119,25 +168,46 @@ def run_local(
                 log.info("baseline: run %s (%s)", baseline.run_id, baseline.model_dir)
             os.makedirs(tmp, exist_ok=True)
             os.environ["TMPDIR"] = tmp
+            kfp_runner, docker_run = local.SubprocessRunner(use_venv=False), None
+            if runner == "docker":
+                os.makedirs(export_base, exist_ok=True)
+                os.makedirs(pipeline_root, exist_ok=True)
+                kfp_runner = docker_runner.runner(
+                    read_only=docker_runner.mount_dirs(
+                        docker_runner.step_paths(chosen["input_pattern"], chosen["module_file"])
+                    ),
+                    writable=[export_base],
+                )
+                docker_run = docker_runner.container_run(image)
             local.init(
-                runner=local.SubprocessRunner(use_venv=False),
+                runner=kfp_runner,
                 pipeline_root=pipeline_root,
                 workspace_root=os.path.join(tmp, "workspace"),  # else a mkdtemp in the old TMPDIR
                 enable_caching=True,  # only prepare enables it (see training_pipeline)
             )
             log.info("run %s: task output goes to %s", run_id, record.log)
-            with task_log.captured(record.log), kfp_local_fixes.applied():
-                run = training_pipeline(
-                    **parameters,
-                    prepare_cache_key=f"{input_fingerprint(input_pattern)}-{code_version()}",
-                )
+            with (
+                task_log.captured(record.log) as output,
+                kfp_local_fixes.applied(docker_run=docker_run),
+            ):
+                try:
+                    run = training_pipeline(
+                        **parameters,
+                        prepare_cache_key=f"{input_fingerprint(input_pattern)}-{code_version()}",
+                    )
+                except Exception as e:
+                    if failure := output.failure():  # the step's own error, not kfp's summary
+                        raise StepFailedError(failure) from e
+                    raise
             _fill(record, run.outputs)
             record.status = "succeeded"
         except KeyboardInterrupt:  # recorded in the index, then re-raised
             record.status, record.error = "interrupted", "interrupted by a signal"
             raise
         except BaseException as e:
-            record.status, record.error = "failed", f"{type(e).__name__}: {e}"
+            record.status = "failed"
+            record.error = str(e) if isinstance(e, StepFailedError) else f"{type(e).__name__}: {e}"
+            record.error = task_log.plain(record.error)
             if os.path.exists(record.log):
                 log.error(
                     "run %s failed; the end of %s:\n%s",
