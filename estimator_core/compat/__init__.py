@@ -1,6 +1,21 @@
 """Migration aids: `compat.tpu` stands in for `tf.compat.v1.estimator.tpu`, `compat.layers` for
-the `tf.contrib.layers` functions TPU-era checkpoints depend on."""
+the `tf.contrib.layers` functions TPU-era checkpoints depend on, `compat.estimator` for the one
+tensorflow_estimator private helper TPU-era scripts call.
 
-from estimator_core.compat import layers, tpu
+Submodules load on first use: `from estimator_core.compat import legacy_keras` must run before
+anything imports TensorFlow (which fixes `tensorflow.keras` to Keras 3 unless the switch is on).
+"""
 
-__all__ = ["layers", "tpu"]
+import importlib
+
+_MODULES = ("estimator", "layers", "legacy_keras", "tpu")
+
+__all__ = ["estimator", "layers", "tpu"]
+
+
+def __getattr__(name: str):
+    if name not in _MODULES:
+        raise AttributeError(f"module 'estimator_core.compat' has no attribute {name!r}")
+    module = importlib.import_module(f"estimator_core.compat.{name}")
+    globals()[name] = module
+    return module

@@ -109,6 +109,8 @@ class _Pass:
         self.needs: set[str] = set()  # modules to import
         self.rewritten_roots: set[int] = set()  # id() of Name nodes whose chain is rewritten
         self.legacy_keras = False
+        self.keras = False  # uses tf.keras
+        self.tf1 = False  # uses tf.compat.v1 or a name the rules know: TF1-era code
         self.graph_mode_lines: list[int] = []
         self.tf_alias = self._tf_alias()
         self.parents = {
@@ -161,25 +163,33 @@ class _Pass:
 
     def _name(self, nodes: list[ast.AST]) -> None:
         parts = _parts(nodes)
-        qualified = [self.bound[parts[0]], *parts[1:]]
+        # The root's binding may stand for several parts (`from tensorflow.contrib import
+        # metrics as m`: m is tensorflow.contrib.metrics); rules match on any of them.
+        root = self.bound[parts[0]].split(".")
+        qualified = [*root, *parts[1:]]
         full = ".".join(qualified)
         canon = rules.canonical(full)
         if canon.startswith("tensorflow.layers."):
             self.legacy_keras = True
+        self.keras |= canon.startswith("tensorflow.keras")
+        self.tf1 |= full.startswith("tensorflow.compat.v1.")
         if canon in rules.GRAPH_ONLY_CANONICAL and self._at_module_level(nodes[-1]):
             self.graph_mode_lines.append(nodes[0].lineno)
-        for k in range(len(nodes), 0, -1):
-            prefix = ".".join(qualified[:k])
+        for j in range(len(qualified), 0, -1):
+            prefix = ".".join(qualified[:j])
             rule = rules.RULES.get(rules.canonical(prefix))
             if rule is None:
                 continue
+            k = max(j - len(root) + 1, 1)  # the nodes that spell the prefix
             line = nodes[0].lineno
+            self.tf1 = True
             if isinstance(rule, rules.Manual):
-                self._problem(line, f"{'.'.join(parts[:k])}: {rule.reason}", rule.fix)
+                shown = ".".join(parts) + (f" ({full})" if len(root) > 1 else "")
+                self._problem(line, f"{shown}: {rule.reason}", rule.fix)
                 return
             if k == 1 or prefix == rule.target:
                 # The name itself is an alias of a moved module: its import is rewritten.
-                self._check_member(rule.target, parts[k:], line)
+                self._check_member(rule.target, qualified[j:], line)
                 return
             text = self.render(rule.target)
             start, _ = self.src.span(nodes[0])
@@ -192,7 +202,7 @@ class _Pass:
                 self.legacy_keras = True
             change = Change(line, before, text, note=rule.note)
             self.edits.append(_Edit(start, end, text, change))
-            self._check_member(rule.target, parts[k:], line)
+            self._check_member(rule.target, qualified[j:], line)
             return
 
     def _check_member(self, target: str, rest: list[str], line: int) -> None:
@@ -376,7 +386,8 @@ def rewrite(text: str) -> tuple[str, list[Change], list[Problem]]:
         step.visit_imports()
         first = first or step  # its line numbers are those of the text as given
         needs |= step.needs
-        legacy |= step.legacy_keras
+        # TF1-era tf.keras (applications on graph tensors, model.updates) is Keras 2: tf-keras.
+        legacy |= step.legacy_keras or (step.keras and step.tf1)
         if not step.edits:
             break
         text, done = _apply(text, step.edits)
@@ -386,30 +397,43 @@ def rewrite(text: str) -> tuple[str, list[Change], list[Problem]]:
     return text, changes + added, first.problems
 
 
+def _first_import_line(tree: ast.Module) -> int:
+    """The line after which the legacy-Keras switch goes: before every import but __future__."""
+    line = 0
+    for i, stmt in enumerate(tree.body):
+        docstring = i == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+        future = isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"
+        if not (docstring or future):
+            break
+        line = stmt.end_lineno
+    return line
+
+
 def _add_lines(text, needs, legacy, graph_lines):
     tree = ast.parse(text)
     wanted = [f"import {module}" for module in sorted(needs)]
-    if legacy:
-        wanted.append(rules.LEGACY_KERAS_IMPORT)
-    wanted = [line for line in wanted if not _has_import(tree, line.split("  #")[0])]
-    calls_disable = rules.DISABLE_V2 in text
+    wanted = [line for line in wanted if not _has_import(tree, line)]
     step = _Pass(text)
-    if graph_lines and not calls_disable:
+    if graph_lines and rules.DISABLE_V2 not in text:
         wanted.append(step.render("tensorflow.compat.v1." + rules.DISABLE_V2))
-    if not wanted:
+    # The switch must run before anything imports TensorFlow, which fixes `tensorflow.keras`.
+    switch = [rules.LEGACY_KERAS_IMPORT] if legacy else []
+    switch = [line for line in switch if not _has_import(tree, line.split("  #")[0])]
+    if not wanted and not switch:
         return text, []
-    at = _insertion_line(tree)
     lines = text.splitlines(keepends=True)
-    if at and not lines[at - 1].endswith("\n"):
-        lines[at - 1] += "\n"
+    at, first = _insertion_line(tree), _first_import_line(tree)
+    for where in (at, first):
+        if where and not lines[where - 1].endswith("\n"):
+            lines[where - 1] += "\n"
     lines[at:at] = [line + "\n" for line in wanted]
+    lines[first:first] = [line + "\n" for line in switch]
     note = {}
-    if graph_lines:
+    if graph_lines and wanted and wanted[-1].endswith(rules.DISABLE_V2):
         note[wanted[-1]] = (
             f"graph-mode code outside the engine's graphs (line {graph_lines[0]}: "
             "tf.compat.v1.placeholder/Session at module level)"
         )
-    if legacy:
-        note[rules.LEGACY_KERAS_IMPORT] = rules.LEGACY_KERAS_NOTE
-    added = [Change(max(at, 1), "", line, note=note.get(line, "")) for line in wanted]
+    added = [Change(max(first, 1), "", line, note=rules.LEGACY_KERAS_NOTE) for line in switch]
+    added += [Change(max(at, 1), "", line, note=note.get(line, "")) for line in wanted]
     return "".join(lines), added
