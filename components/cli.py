@@ -34,6 +34,16 @@ def _float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
+def integer(text: str) -> int:
+    """argparse type: an int (the step's args dataclass checks its range)."""
+    return _int(text)
+
+
+def number(text: str) -> float:
+    """argparse type: a float (the step's args dataclass checks its range)."""
+    return _float(text)
+
+
 def positive_int(text: str) -> int:
     """argparse type: an int > 0 (steps, sizes, counts)."""
     value = _int(text)

@@ -12,7 +12,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from components import artifacts, files, module_file
+from components import artifacts, checkpoints, files, module_file
 from components.schema import Schema
 from estimator_core import RunConfig, TPUEstimator
 from estimator_core.context import RESERVED_PARAMS
@@ -50,15 +50,27 @@ class TrainedModel:
     schema: Schema
     record: dict[str, Any]  # trainer.json ({} when absent)
 
+    @property
+    def checkpoint_dir(self) -> str:
+        """Where the checkpoints are: the trainer's durable checkpoint_dir, else model_dir."""
+        return self.record.get("checkpoint_dir") or self.model_dir
+
+    def latest_checkpoint(self) -> str:
+        """The newest checkpoint in checkpoint_dir (FileNotFoundError when there is none)."""
+        found = checkpoints.latest(self.checkpoint_dir)
+        if found is None:
+            raise FileNotFoundError(f"no checkpoint in {self.checkpoint_dir}: train it first")
+        return found
+
     def estimator(
         self, *, batch_size: int = 64, work_dir: str | None = None, config: RunConfig | None = None
     ) -> TPUEstimator:
         """A one-device TPUEstimator for evaluation, prediction and export.
 
         With `work_dir`, the estimator's model_dir is that directory (eval summaries go there;
-        pass checkpoint paths from self.model_dir explicitly), so model_dir stays untouched.
+        pass checkpoint paths from self.checkpoint_dir explicitly), so model_dir stays untouched.
         """
-        config = (config or RunConfig()).replace(model_dir=work_dir or self.model_dir)
+        config = (config or RunConfig()).replace(model_dir=work_dir or self.checkpoint_dir)
         return TPUEstimator(
             model_fn=self.module.model_fn,
             config=config,
@@ -83,18 +95,23 @@ def load(
         module_source: overrides the module recorded in trainer.json.
         params: override keys on top of the recorded params.
 
+    Checkpoints are read from the checkpoint_dir trainer.json records (a durable location
+    the trainer wrote to directly), else from model_dir.
+
     Raises:
-        FileNotFoundError: model_dir has no checkpoint or lacks schema.json / stats.json.
+        FileNotFoundError: no checkpoint, or model_dir lacks schema.json / stats.json.
     """
-    if not tf.io.gfile.exists(model_dir) or tf.train.latest_checkpoint(model_dir) is None:
-        raise FileNotFoundError(f"no checkpoint in model_dir {model_dir}: train it first")
+    record_path = f"{model_dir}/{artifacts.TRAINER_RESULT_FILE}"
+    record = files.read_json(record_path, default={}) if tf.io.gfile.exists(model_dir) else {}
+    where = record.get("checkpoint_dir") or model_dir
+    if checkpoints.latest(where) is None:
+        what = "checkpoint_dir" if record.get("checkpoint_dir") else "model_dir"
+        raise FileNotFoundError(f"no checkpoint in {what} {where}: train it first")
     for name in DATA_FILES:
         if not tf.io.gfile.exists(f"{model_dir}/{name}"):
             raise FileNotFoundError(
                 f"{model_dir}/{name} not found: model_dir was not written by `tpuest train`"
             )
-    record_path = f"{model_dir}/{artifacts.TRAINER_RESULT_FILE}"
-    record = files.read_json(record_path, default={})
     module = module_file.load(module_source or record.get("module_file") or None)
     merged = {**record.get("params", {}), **dict(params or {})}
     return TrainedModel(

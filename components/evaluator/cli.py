@@ -6,16 +6,9 @@ import argparse
 import glob
 import os
 
-from components import artifacts
-from components.cli import (
-    UsageError,
-    checkpoint_path,
-    existing_dir,
-    non_negative_float,
-    nonempty,
-    output_dir,
-    positive_int,
-)
+from components import artifacts, step_args
+from components.cli import UsageError, checkpoint_path, existing_dir, integer, number, output_dir
+from components.evaluator.args import EvaluatorArgs
 from estimator_core.check_model import module_source
 
 EXAMPLE = """example:
@@ -33,13 +26,27 @@ without a baseline the model is blessed (first run); the exit code is 0 either w
 
 def threshold(text: str) -> str:
     """argparse type: a blessing rule like 'accuracy>=0.9' (kept as text)."""
-    from components.evaluator.blessing import Threshold
+    from components.blessing import Threshold
 
     try:
         Threshold.parse(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     return text
+
+
+# argparse options per EvaluatorArgs field: only how the text is parsed; EvaluatorArgs validates.
+FLAGS = {
+    "checkpoint": {"type": checkpoint_path},
+    "module_file": {"type": module_source},
+    "split": {},
+    "thresholds": {"type": threshold, "action": "append", "metavar": "RULE"},
+    "baseline_model_dir": {"type": existing_dir},
+    "compare_metric": {},
+    "tolerance": {"type": number},
+    "slice_by": {"action": "append", "metavar": "FEATURE"},
+    "batch_size": {"type": integer},
+}
 
 
 def register(subparsers) -> None:
@@ -58,52 +65,17 @@ def register(subparsers) -> None:
         "--model-dir", type=existing_dir, required=True, help="a `tpuest train` model dir"
     )
     parser.add_argument("--output", type=output_dir, required=True, help="where the results go")
-    parser.add_argument(
-        "--checkpoint", type=checkpoint_path, help="checkpoint path (default: the latest)"
-    )
-    parser.add_argument(
-        "--module-file", type=module_source, help="override the module recorded by the trainer"
-    )
-    parser.add_argument("--split", type=nonempty, default="eval", help="default: %(default)s")
-    parser.add_argument(
-        "--threshold",
-        type=threshold,
-        action="append",
-        default=[],
-        dest="thresholds",
-        metavar="RULE",
-        help="METRIC OP NUMBER with OP one of >= <= > <, repeatable, e.g. 'accuracy>=0.9'",
-    )
-    parser.add_argument(
-        "--baseline-model-dir", type=existing_dir, help="a model dir to compare against"
-    )
-    parser.add_argument(
-        "--compare-metric", type=nonempty, default="accuracy", help="default: %(default)s"
-    )
-    parser.add_argument(
-        "--tolerance",
-        type=non_negative_float,
-        default=0.0,
-        help="how much worse than the baseline is allowed (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--slice-by",
-        type=nonempty,
-        action="append",
-        default=[],
-        metavar="FEATURE",
-        help="repeatable",
-    )
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="default: 64")
+    step_args.add_flags(parser, EvaluatorArgs, FLAGS)
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    _check_split(args.examples, args.split)
+    evaluator_args = step_args.from_namespace(EvaluatorArgs, args, "evaluate")
+    _check_split(args.examples, evaluator_args.split)
     from components import evaluator
 
     try:
-        result = _run(evaluator, args)
+        result = evaluator.run(args.examples, args.model_dir, args.output, evaluator_args)
     except evaluator.UnknownFeatureError as e:
         raise UsageError(f"evaluate: --slice-by: {e}") from None
     verdict = "BLESSED" if result.blessed else "NOT BLESSED"
@@ -114,23 +86,6 @@ def main(args: argparse.Namespace) -> int:
         f"results in {result.output_dir}"
     )
     return 0
-
-
-def _run(evaluator, args: argparse.Namespace):
-    return evaluator.run(
-        args.examples,
-        args.model_dir,
-        args.output,
-        checkpoint=args.checkpoint,
-        module_file_path=args.module_file,
-        split=args.split,
-        thresholds=args.thresholds,
-        baseline_model_dir=args.baseline_model_dir,
-        compare_metric=args.compare_metric,
-        tolerance=args.tolerance,
-        slice_by=args.slice_by,
-        batch_size=args.batch_size,
-    )
 
 
 def _check_split(examples: str, split: str) -> None:

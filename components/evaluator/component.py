@@ -1,5 +1,6 @@
 """The evaluator as a KFP lightweight component: unpack artifacts, call evaluator.run.
 
+Its parameters are EvaluatorArgs fields (tests/components/test_step_args.py checks them).
 Its return value is the single bool `blessed` (a pipeline gates on it with
 `dsl.If(task.output == True)`); kfp.local evaluates dsl.If on a NamedTuple field as False,
 so everything else goes into output artifacts.
@@ -25,34 +26,29 @@ def evaluator(
     slice_by: list = [],  # noqa: B006
     module_file: str = "",
     batch_size: int = 64,
+    split: str = "eval",
 ) -> bool:
-    """Evaluates the model on the eval split; returns whether it is blessed.
+    """Evaluates the model on the `split` split; returns whether it is blessed.
 
     `baseline_model_dir` is the model_dir (a path or URI) of the model to beat, "" for none.
+    The model's checkpoints are read where its trainer.json says (its checkpoint_dir).
 
     `evaluation` holds every result file (metrics.json, confusion_matrix.json,
     slice_metrics.json, blessing.json, the marker, tensorboard/); `blessing` holds only
-    blessing.json and the BLESSED / NOT_BLESSED marker, for the exporter.
+    blessing.json (which names the model and a digest of the weights judged) and the
+    BLESSED / NOT_BLESSED marker, for the exporter.
     """
+    parameters = dict(locals())  # first: the component's parameters, by name
     # Lightweight components run as copied source: every import lives in the body.
     import json
     import os
 
+    from components import blessing as blessing_lib
     from components import evaluator as evaluator_lib
-    from components.evaluator import blessing as blessing_lib
+    from components import step_args
 
-    result = evaluator_lib.run(
-        examples.path,
-        model.path,
-        evaluation.path,
-        module_file_path=module_file or None,
-        thresholds=list(thresholds),
-        baseline_model_dir=baseline_model_dir or None,
-        compare_metric=compare_metric,
-        tolerance=tolerance,
-        slice_by=list(slice_by),
-        batch_size=batch_size,
-    )
+    args = step_args.from_kfp(evaluator_lib.EvaluatorArgs, parameters)
+    result = evaluator_lib.run(examples.path, model.path, evaluation.path, args)
     blessing_lib.copy(evaluation.path, blessing.path)
     blessing.metadata.update({"blessed": result.blessed, "reason": result.reason})
     evaluation.metadata.update(

@@ -22,7 +22,7 @@ import json
 import math
 from collections.abc import Sequence
 
-from components.evaluator.blessing import Threshold, lower_is_better
+from components.blessing import Threshold, lower_is_better
 
 # Our metric name -> the TFMA metric class computing it.
 TFMA_METRICS = {

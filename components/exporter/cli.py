@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from components import step_args
 from components.cli import UsageError, checkpoint_path, existing_dir, output_dir
+from components.exporter.args import ExporterArgs
 from estimator_core.check_model import module_source
 
 EXAMPLE = """example:
@@ -15,8 +17,17 @@ Exports only when --evaluation holds BLESSED (or with --force, recorded in push.
 a SavedModel with `serving_default` (serialized tf.Examples in `examples`),
 `serving_default:raw` (one tensor per feature) and `classification` signatures goes to
 EXPORT_BASE/<version>/. Not blessed: nothing is exported, the exit code is still 0, and
-EXPORT_BASE/push.json says why.
+EXPORT_BASE/push.json says why. A blessing names the weights it judged (a digest of the
+checkpoint files): other weights are refused, naming the model that was blessed.
 """
+
+
+# argparse options per ExporterArgs field: only how the text is parsed; ExporterArgs validates.
+FLAGS = {
+    "force": {"action": "store_true"},
+    "checkpoint": {"type": checkpoint_path},
+    "module_file": {"type": module_source},
+}
 
 
 def register(subparsers) -> None:
@@ -37,28 +48,18 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--evaluation", type=existing_dir, help="a `tpuest evaluate` output dir (its marker)"
     )
-    parser.add_argument("--force", action="store_true", help="export even if not blessed")
-    parser.add_argument(
-        "--checkpoint", type=checkpoint_path, help="checkpoint path (default: the evaluated one)"
-    )
-    parser.add_argument(
-        "--module-file", type=module_source, help="override the module recorded by the trainer"
-    )
+    step_args.add_flags(parser, ExporterArgs, FLAGS)
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    if not args.evaluation and not args.force:
+    exporter_args = step_args.from_namespace(ExporterArgs, args, "export")
+    if not args.evaluation and not exporter_args.force:
         raise UsageError("export: give --evaluation (the evaluator output) or --force")
     from components import exporter
 
     result = exporter.run(
-        args.model_dir,
-        args.export_base,
-        evaluation_dir=args.evaluation,
-        force=args.force,
-        checkpoint=args.checkpoint,
-        module_file_path=args.module_file,
+        args.model_dir, args.export_base, exporter_args, evaluation_dir=args.evaluation
     )
     if result.pushed:
         print(f"Pushed global_step {result.global_step} ({result.reason}) to {result.export_path}")

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from components import step_args
 from components.cli import (
     beam_flag,
     existing_file,
-    fraction,
+    integer,
     matching_pattern,
-    non_negative_int,
     nonempty,
+    number,
     output_dir,
 )
+from components.prepare.args import FORMATS, RUNNING_MODES, PrepareArgs
 from components.prepare.rows import NUMERIC_PERCENT
-from components.prepare.runner import RUNNING_MODES
-from components.prepare.splits import parse_splits
 
 EXAMPLE = """example:
   tpuest prepare components/datasets/penguins.csv --output out/examples --label species
@@ -25,11 +25,20 @@ EXAMPLE = """example:
 """
 
 
-def _splits(text: str) -> dict[str, float]:
-    try:
-        return parse_splits(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+# argparse options per PrepareArgs field: only how the text is parsed; PrepareArgs validates.
+FLAGS = {
+    "label": {"type": nonempty},
+    "schema": {"type": existing_file},
+    "split_key": {"type": nonempty},
+    "splits": {},
+    "max_bad_fraction": {"type": number},
+    "input_format": {"choices": FORMATS},
+    "beam_options": {"type": beam_flag, "action": "append", "metavar": "FLAG"},
+    "direct_num_workers": {"type": integer},
+    "direct_running_mode": {"choices": RUNNING_MODES},
+    "overwrite": {"action": "store_true"},
+    "max_line_bytes": {"type": integer},
+}
 
 
 def register(subparsers) -> None:
@@ -41,7 +50,8 @@ def register(subparsers) -> None:
         "OUT/statistics/Split-<name>/FeatureStats.pb, with Apache Beam (in-process FnApiRunner unless\n"
         "--beam-option=--runner=... names another). Without --schema, a column is numeric when\n"
         f"at least {NUMERIC_PERCENT}% of its non-empty values are numbers; its other values become\n"
-        "dead letters.",
+        "dead letters. --output may not be an input, the working or the home directory, nor a\n"
+        "directory above one of them.",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -64,64 +74,23 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--output", type=output_dir, required=True, help="output examples directory"
     )
-    parser.add_argument(
-        "--label", type=nonempty, help="label column (rows missing it are rejected)"
-    )
-    parser.add_argument(
-        "--schema", type=existing_file, help="schema.json to use instead of inferring one"
-    )
-    parser.add_argument("--format", choices=("csv", "jsonl"), help="override the file extension")
-    parser.add_argument("--split-key", type=nonempty, help="column whose value decides the split")
-    parser.add_argument(
-        "--splits", type=_splits, default="train=0.8,eval=0.2", help="default: %(default)s"
-    )
-    parser.add_argument(
-        "--max-bad-fraction", type=fraction, default=0.05, help="default: %(default)s"
-    )
-    parser.add_argument(
-        "--direct-num-workers", type=non_negative_int, default=1, help="0 = one per CPU"
-    )
-    parser.add_argument(
-        "--direct-running-mode",
-        choices=RUNNING_MODES,
-        help="default: in_memory for 1 worker, else multi_processing",
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --output")
-    parser.add_argument(
-        "--beam-option",
-        action="append",
-        type=beam_flag,
-        default=[],
-        dest="beam_options",
-        metavar="FLAG",
-        help="a Beam pipeline flag passed through, repeatable; write it with '=', e.g. "
-        "--beam-option=--runner=DataflowRunner",
-    )
+    step_args.add_flags(parser, PrepareArgs, FLAGS)
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    from components import prepare
     from components.cli import UsageError
 
+    prepare_args = step_args.from_namespace(PrepareArgs, args, "prepare")
     patterns = list(args.inputs) + list(args.more_inputs)
     if not patterns:
         raise UsageError("prepare: give at least one INPUT path or pattern (or --input)")
-    check_columns(patterns, args.format, {"--label": args.label, "--split-key": args.split_key})
-    result = prepare.run(
-        patterns,
-        args.output,
-        label=args.label,
-        schema=args.schema,
-        split_key=args.split_key,
-        splits=args.splits,
-        max_bad_fraction=args.max_bad_fraction,
-        input_format=args.format,
-        beam_options=args.beam_options,
-        direct_num_workers=args.direct_num_workers,
-        direct_running_mode=args.direct_running_mode,
-        overwrite=args.overwrite,
+    check_columns(
+        patterns, args.input_format, {"--label": args.label, "--split-key": args.split_key}
     )
+    from components import prepare
+
+    result = prepare.run(patterns, args.output, prepare_args)
     print(result.summary())
     return 0
 

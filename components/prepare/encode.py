@@ -8,6 +8,11 @@ protobuf object per row.
 
 from __future__ import annotations
 
+# First: Beam imported through beam_import, which hides its import-time chatter.
+from components.prepare import beam_import  # noqa: F401
+
+# isort: split
+
 import struct
 from collections.abc import Sequence
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# First: Beam imported through beam_import, which hides its import-time chatter.
+from components.prepare import beam_import  # noqa: F401
+
+# isort: split
+
 import csv
 import dataclasses
 import json

@@ -8,6 +8,11 @@ a file into byte ranges with one pass of C-speed counting.
 
 from __future__ import annotations
 
+# First: Beam imported through beam_import, which hides its import-time chatter.
+from components.prepare import beam_import  # noqa: F401
+
+# isort: split
+
 import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
@@ -15,7 +20,8 @@ from typing import NamedTuple
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-MAX_LINE_BYTES = 1 << 20
+from components.prepare.args import MAX_LINE_BYTES
+
 BLOCK_BYTES = 1 << 18
 # Chunk sizes: about CHUNKS_PER_FILE per file, within [MIN_CHUNK_BYTES, MAX_CHUNK_BYTES].
 MIN_CHUNK_BYTES = 1 << 20

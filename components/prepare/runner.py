@@ -8,6 +8,11 @@ would differ from one without. prepare names FnApiRunner itself; any other runne
 
 from __future__ import annotations
 
+# First: Beam imported through beam_import, which hides its import-time chatter.
+from components.prepare import beam_import  # noqa: F401
+
+# isort: split
+
 import logging
 from collections.abc import Sequence
 
@@ -18,10 +23,11 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.runners.portability.fn_api_runner.fn_runner import ExtendedProvisionInfo
 from google.protobuf import struct_pb2
 
+from components.prepare.args import RUNNING_MODES
+
 log = logging.getLogger("tpuest.prepare")
 
 DEFAULT_RUNNER = "FnApiRunner"
-RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
 # What FnApiRunner's worker processes (multi_processing) log at: their INFO start-up lines
 # would otherwise fill the terminal.
 WORKER_LOG_LEVEL = "WARNING"

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+# First: Beam imported through beam_import, which hides its import-time chatter.
+from components.prepare import beam_import  # noqa: F401
+
+# isort: split
+
 import os
+from collections.abc import Sequence
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -17,6 +23,42 @@ def _non_empty(path: str) -> bool:
     if _is_local(path):
         return os.path.isdir(path) and bool(os.listdir(path)) or os.path.isfile(path)
     return bool(FileSystems.match([path.rstrip("/") + "/**"])[0].metadata_list)
+
+
+def _resolved(path: str) -> str:
+    return os.path.realpath(path) if _is_local(path) else path.rstrip("/")
+
+
+def _within(path: str, directory: str) -> bool:
+    """Whether `path` is `directory` or below it."""
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def check_output(output_dir: str, inputs: Sequence[str]) -> None:
+    """Refuses an output whose replacement would delete what is not prepare's to delete.
+
+    The output is replaced as a whole (with overwrite) or written beside its final name, so
+    it must not be an input file or a directory above one, nor the working or the home
+    directory or a directory above them.
+
+    Raises:
+        ValueError: naming the output and what it would remove.
+    """
+    out = _resolved(output_dir)
+    protected = [(path, f"the input {path}") for path in inputs]
+    protected += [
+        (os.getcwd(), "the working directory"),
+        (os.path.expanduser("~"), "the home directory"),
+    ]
+    for path, what in protected:
+        if _is_local(path) != _is_local(output_dir):
+            continue
+        if _within(_resolved(path), out):
+            relation = "is" if _resolved(path) == out else "contains"
+            raise ValueError(
+                f"output directory {output_dir} {relation} {what}: prepare replaces its output "
+                "directory as a whole; choose a new one (e.g. out/examples)"
+            )
 
 
 def staging_dir(output_dir: str, *, overwrite: bool) -> str:

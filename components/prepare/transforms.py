@@ -7,6 +7,11 @@ them, in batches of columns, and only dead letters and one summary per chunk lea
 
 from __future__ import annotations
 
+# First: Beam imported through beam_import, which hides its import-time chatter.
+from components.prepare import beam_import  # noqa: F401
+
+# isort: split
+
 import collections
 import dataclasses
 import json

@@ -1,18 +1,20 @@
-"""`tpuest train`: parse arguments and call components.trainer.run."""
+"""`tpuest train`: parse arguments (one flag per TrainerArgs field) and call components.trainer.run."""
 
 from __future__ import annotations
 
 import argparse
 
+from components import step_args
 from components.cli import (
-    UsageError,
     checkpoint_path,
     existing_dir,
+    integer,
     key_values,
     nonempty,
+    number,
     output_dir,
-    positive_int,
 )
+from components.trainer.args import STRATEGIES, TrainerArgs
 from estimator_core.check_model import module_source
 
 EXAMPLE = """example:
@@ -21,25 +23,40 @@ EXAMPLE = """example:
       --warm-start-from out/model --params learning_rate=0.003 --replicas 2 --seed 7
   tpuest train --examples out/examples --model-dir out/custom --train-steps 1000 \\
       --module-file my_model.py --params hidden_units=[64,32]
+  tpuest train --examples out/examples --model-dir /tmp/model --train-steps 100000 \\
+      --checkpoint-dir gs://bucket/checkpoints/run-7 --save-checkpoints-steps 1000
 
 The module file defines model_fn (and optionally params, serving_input_receiver_fn,
 make_input_fn); see docs/components.md. Without one, the built-in tabular classifier
 (components.default_model) is trained from the examples' schema.json and stats.json.
-A model dir that already holds checkpoints is resumed up to --train-steps.
+Checkpoints already in --model-dir (or --checkpoint-dir) are resumed up to --train-steps.
 --warm-start-from initializes a new model dir from a model of the same architecture.
 """
 
 
 def _iterations(text: str) -> int | str:
-    if text.isdigit():
-        return positive_int(text)
-    from estimator_core.config import parse_time_budget
+    """An int, or a time budget like 30s (TrainerArgs checks either)."""
+    return int(text) if text.lstrip("-").isdigit() else text
 
-    try:
-        parse_time_budget(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return text
+
+# argparse options per TrainerArgs field: only how the text is parsed; TrainerArgs validates.
+FLAGS = {
+    "train_steps": {"type": integer},
+    "module_file": {"type": module_source},
+    "train_batch_size": {"type": integer},
+    "iterations_per_loop": {"type": _iterations},
+    "replicas": {"type": integer},
+    "strategy": {"choices": STRATEGIES},
+    "use_tpu": {"action": "store_true"},
+    "tpu": {"type": nonempty},
+    "num_shards": {"type": integer},
+    "warm_start_from": {"type": checkpoint_path},
+    "params": {"action": "append", "metavar": "KEY=VALUE"},
+    "seed": {"type": integer},
+    "save_checkpoints_steps": {"type": integer},
+    "loop_timeout_secs": {"type": number, "metavar": "SECONDS"},
+    "checkpoint_dir": {"type": output_dir},
+}
 
 
 def register(subparsers) -> None:
@@ -47,87 +64,29 @@ def register(subparsers) -> None:
         "train",
         help="train a model_fn (module file or the built-in model) on prepared examples",
         description="Train into --model-dir (checkpoints, TensorBoard events, trainer.json); "
-        "resumes a model dir that holds checkpoints.",
+        "resumes the checkpoints already there (or in --checkpoint-dir).",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--examples", type=existing_dir, required=True, help="the prepare output directory"
     )
-    parser.add_argument("--model-dir", type=output_dir, required=True, help="checkpoints go here")
     parser.add_argument(
-        "--module-file",
-        type=module_source,
-        help=".py path or module name with model_fn (default: built-in model)",
+        "--model-dir",
+        type=output_dir,
+        required=True,
+        help="the model (and its checkpoints) go here",
     )
-    parser.add_argument("--train-steps", type=positive_int, required=True, help="global step")
-    parser.add_argument("--train-batch-size", type=positive_int, default=32, help="global batch")
-    parser.add_argument(
-        "--iterations-per-loop",
-        type=_iterations,
-        default=100,
-        help="steps per session.run, or a time budget like 30s (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--replicas", type=positive_int, default=1, help="devices to mirror over (off TPU)"
-    )
-    parser.add_argument(
-        "--strategy",
-        choices=("mirrored", "multi_worker"),
-        help="mirrored (default with --replicas > 1) or multi_worker (workers from TF_CONFIG)",
-    )
-    parser.add_argument("--use-tpu", action="store_true", help="train on a TPU")
-    parser.add_argument(
-        "--tpu", type=nonempty, help="TPU name or grpc:// address (default: $TPU_NAME)"
-    )
-    parser.add_argument("--num-shards", type=positive_int, help="TPU cores to shard over")
-    parser.add_argument(
-        "--warm-start-from", type=checkpoint_path, help="a previous model dir or checkpoint"
-    )
-    parser.add_argument(
-        "--params",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="hyperparameter override, repeatable; VALUE is JSON or a string",
-    )
-    parser.add_argument("--seed", type=int, help="graph-level random seed")
-    parser.add_argument(
-        "--save-checkpoints-steps", type=positive_int, help="default: every 600 s and at the end"
-    )
+    step_args.add_flags(parser, TrainerArgs, FLAGS)
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     params = key_values(args.params, "--params")
-    if (args.tpu or args.num_shards) and not args.use_tpu:
-        raise UsageError("train: --tpu and --num-shards need --use-tpu")
-    if args.use_tpu and (args.replicas > 1 or args.strategy):
-        raise UsageError("train: --use-tpu shards with --num-shards; drop --replicas/--strategy")
+    trainer_args = step_args.from_namespace(TrainerArgs, args, "train", params=params)
     from components import trainer
-    from components.trained_model import check_params
 
-    try:
-        check_params(params)
-    except ValueError as e:
-        raise UsageError(f"train: --params: {e}") from None
-    result = trainer.run(
-        args.examples,
-        args.model_dir,
-        train_steps=args.train_steps,
-        module_file_path=args.module_file,
-        train_batch_size=args.train_batch_size,
-        iterations_per_loop=args.iterations_per_loop,
-        replicas=args.replicas,
-        strategy=args.strategy,
-        use_tpu=args.use_tpu,
-        tpu=args.tpu,
-        num_shards=args.num_shards,
-        warm_start_from=args.warm_start_from,
-        params=params,
-        seed=args.seed,
-        save_checkpoints_steps=args.save_checkpoints_steps,
-    )
+    result = trainer.run(args.examples, args.model_dir, trainer_args)
     loss = "n/a" if result.loss is None else f"{result.loss:.4f}"
     print(f"Model at {result.model_dir}: global_step={result.global_step}, loss={loss}")
     return 0

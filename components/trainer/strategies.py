@@ -8,10 +8,10 @@ import os
 
 import tensorflow as tf
 
+from components.trainer.args import STRATEGIES
 from estimator_core.devices import local_cpu_devices
 
 log = logging.getLogger("tpuest.trainer")
-STRATEGIES = ("mirrored", "multi_worker")
 
 
 def _local_devices(replicas: int) -> list[str]:

@@ -18,9 +18,10 @@ and calls `components.trainer.run`, then evaluates and writes the serving SavedM
     label: the label column (required with a schema.pbtxt, which has no label);
     model_module: a .py path or module name with `model_fn` (components.module_file's
         contract); default: our tabular model (components.default_model);
-    params: hyperparameter overrides; train_batch_size (32), eval_batch_size (64),
-    iterations_per_loop (100 or "30s"), seed, save_checkpoints_steps, replicas, strategy,
-    use_tpu, tpu, num_shards: as for `components.trainer.run`.
+    eval_batch_size (64): the batch of the evaluation run_fn runs after training;
+    every other TrainerArgs field but those in TFX_SETS (params, train_batch_size,
+    iterations_per_loop, seed, save_checkpoints_steps, loop_timeout_secs, checkpoint_dir,
+    replicas, strategy, use_tpu, tpu, num_shards): as for `components.trainer.run`.
 
 Example:
     from tfx import v1 as tfx
@@ -43,22 +44,18 @@ from typing import Any
 
 import tensorflow as tf
 
-from components import artifacts, tfx_data
-from components.trainer import run as train
+from components import artifacts, step_args, tfx_data
+from components.trainer.args import TrainerArgs
+from components.trainer.train import run as train
 
 log = logging.getLogger("tpuest.trainer")
-_TRAIN_ARGS = (
-    "params",
-    "train_batch_size",
-    "iterations_per_loop",
-    "seed",
-    "save_checkpoints_steps",
-    "replicas",
-    "strategy",
-    "use_tpu",
-    "tpu",
-    "num_shards",
-)
+# TrainerArgs fields that TFX sets through FnArgs instead of custom_config, and why.
+TFX_SETS = {
+    "train_steps": "TFX's TrainArgs(num_steps=N) gives fn_args.train_steps",
+    "warm_start_from": "TFX's base_model channel gives fn_args.base_model",
+    "module_file": "custom_config's model_module (TFX's Trainer has a module_file of its own)",
+}
+_TRAIN_ARGS = tuple(name for name in step_args.fields(TrainerArgs) if name not in TFX_SETS)
 CUSTOM_CONFIG_KEYS = ("label", "model_module", "eval_batch_size", *_TRAIN_ARGS)
 DATA_DIR = "data"  # under model_run_dir: the schema.json / stats.json made for the examples
 
@@ -167,17 +164,15 @@ def run_fn(fn_args) -> None:
         schema_pbtxt=getattr(fn_args, "schema_path", None),
         label=config.get("label"),
     )
-    result = train(
-        examples_dir,
-        model_dir,
+    args = TrainerArgs(
         train_steps=train_steps,
-        data_dir=data_dir,
-        module_file_path=config.get("model_module"),
+        module_file=config.get("model_module"),
         warm_start_from=_warm_start_checkpoint(getattr(fn_args, "base_model", None)),
         **{key: config[key] for key in _TRAIN_ARGS if key in config},
     )
+    result = train(examples_dir, model_dir, args, data_dir=data_dir)
     from components import trained_model
-    from components.exporter.serving import receiver_fn_for
+    from components.serving import receiver_fn_for
 
     model = trained_model.load(model_dir)
     batch_size = config.get("eval_batch_size", 64)
@@ -190,7 +185,7 @@ def run_fn(fn_args) -> None:
             log.info("eval at global_step %d: %s", result.global_step, _brief(metrics))
         scratch = f"{model_dir}/export-tmp"
         version_dir = estimator.export_saved_model(
-            scratch, receiver_fn_for(model), checkpoint_path=tf.train.latest_checkpoint(model_dir)
+            scratch, receiver_fn_for(model), checkpoint_path=model.latest_checkpoint()
         )
     finally:
         estimator.close()

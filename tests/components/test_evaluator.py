@@ -6,8 +6,8 @@ import os
 import pytest
 
 from components import artifacts, evaluator, trainer
+from components.blessing import Threshold, decide, lower_is_better
 from components.evaluator import analysis
-from components.evaluator.blessing import Threshold, decide, lower_is_better
 from pipelines.tpuest import main
 from tests.components import penguins_fixtures
 
@@ -258,9 +258,9 @@ def test_evaluate_cli_evaluates_the_checkpoint_given(tmp_path, penguins_examples
     "extra, message",
     [
         (["--threshold", "accuracy=>x"], "threshold 'accuracy=>x': expected METRIC OP NUMBER"),
-        (["--tolerance", "-1"], "--tolerance: -1 must be >= 0"),
-        (["--tolerance", "nan"], "must be >= 0"),
-        (["--batch-size", "0"], "--batch-size: 0 must be > 0"),
+        (["--tolerance", "-1"], "--tolerance: must be a number >= 0, got -1.0"),
+        (["--tolerance", "nan"], "--tolerance: must be a number >= 0, got nan"),
+        (["--batch-size", "0"], "--batch-size: must be a positive int, got 0"),
         (["--slice-by", "nope"], "slice_by ['nope']: not features of the schema"),
         (["--slice-by", "species"], "slice_by ['species']"),
     ],

@@ -239,7 +239,7 @@ def test_a_user_module_drives_training_evaluation_and_serving(tmp_path, penguins
     module_path = tmp_path / "my_model.py"
     module_path.write_text(textwrap.dedent(USER_MODULE))
     model = trainer.run(
-        penguins_examples, str(tmp_path / "m"), train_steps=20, module_file_path=str(module_path)
+        penguins_examples, str(tmp_path / "m"), train_steps=20, module_file=str(module_path)
     )
     assert model.module_sha256 and model.module_file == str(module_path)
     assert dict(tf.train.list_variables(model.model_dir))["hidden_0/kernel"][1] == 8

@@ -8,7 +8,7 @@ from components.prepare import beam_import
 
 PROGRAM = """
 import logging
-import components.prepare  # imports Beam before any logging is configured
+from components.prepare import run  # imports Beam before any logging is configured
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 logging.getLogger("mine").info("after the import")
 logging.getLogger("apache_beam.io.gcp.bigquery").warning("a real Beam warning")

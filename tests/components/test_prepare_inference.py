@@ -167,7 +167,10 @@ def test_summary_says_rows_examples_reasons_mixed_columns_and_where_outputs_are(
     assert lines[4] == "  mixed columns:"
     assert [line.split()[0] for line in lines[5:8]] == ["'a'", "'code'", "'zip'"]
     assert lines[8] == f"  schema: {out}/schema.json (TFX: {out}/schema.pbtxt)"
-    assert lines[9] == f"  statistics: {out}/stats.json (TFX: {out}/statistics/Split-<split>/FeatureStats.pb)"
+    assert (
+        lines[9]
+        == f"  statistics: {out}/stats.json (TFX: {out}/statistics/Split-<split>/FeatureStats.pb)"
+    )
     clean = prepare.PrepareResult(out, {"train": 3}, 0, 3, f"{out}/s", f"{out}/t", "d", {})
     assert "dead letters: 0\n  schema:" in clean.summary()
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import components.trainer.train
 from components import artifacts, trainer
 from components.module_file import ModuleFileError
 from pipelines.tpuest import main
@@ -134,7 +135,7 @@ def test_multi_worker_needs_tf_config(tmp_path, penguins_examples, monkeypatch):
         ({"train_steps": 1, "params": {"batch_size": 3}}, r"must not set \['batch_size'\]"),
         ({"train_steps": 1, "params": {"stats_path": "x"}}, r"must not set \['stats_path'\]"),
         ({"train_steps": 1, "strategy": "ring"}, "strategy 'ring' is not one of"),
-        ({"train_steps": 1, "num_shards": 8}, "tpu and num_shards need use_tpu"),
+        ({"train_steps": 1, "num_shards": 8}, "num_shards needs use_tpu"),
     ],
 )
 def test_bad_arguments_are_named_before_anything_is_written(tmp_path, kwargs, message):
@@ -145,9 +146,7 @@ def test_bad_arguments_are_named_before_anything_is_written(tmp_path, kwargs, me
 
 def test_a_missing_module_file_fails_before_model_dir_is_touched(tmp_path, penguins_examples):
     with pytest.raises(ModuleFileError, match="module file not found"):
-        trainer.run(
-            penguins_examples, str(tmp_path / "m"), train_steps=1, module_file_path="nope.py"
-        )
+        trainer.run(penguins_examples, str(tmp_path / "m"), train_steps=1, module_file="nope.py")
     assert not (tmp_path / "m").exists()
 
 
@@ -170,15 +169,21 @@ def test_train_cli_trains_and_prints_where(tmp_path, penguins_examples, capsys):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--train-steps", "0"], "--train-steps: 0 must be > 0"),
+        (["--train-steps", "0"], "--train-steps: must be a positive int, got 0"),
         (["--train-steps", "x"], "'x' is not an integer"),
-        (["--train-steps", "5", "--train-batch-size", "-2"], "must be > 0"),
+        (["--train-steps", "5", "--train-batch-size", "-2"], "--train-batch-size: must be a pos"),
         (["--train-steps", "5", "--params", "foo"], "--params 'foo': expected key=value"),
         (["--train-steps", "5", "--params", "batch_size=4"], "must not set"),
         (["--train-steps", "5", "--strategy", "ring"], "invalid choice: 'ring'"),
-        (["--train-steps", "5", "--iterations-per-loop", "fast"], "iterations_per_loop 'fast'"),
-        (["--train-steps", "5", "--num-shards", "8"], "--tpu and --num-shards need --use-tpu"),
-        (["--train-steps", "5", "--use-tpu", "--replicas", "2"], "drop --replicas"),
+        (
+            ["--train-steps", "5", "--iterations-per-loop", "fast"],
+            "--iterations-per-loop: 'fast' must be",
+        ),
+        (["--train-steps", "5", "--num-shards", "8"], "--num-shards: needs use_tpu"),
+        (
+            ["--train-steps", "5", "--use-tpu", "--replicas", "2"],
+            "--use-tpu: trains on TPU shards (num_shards); drop replicas",
+        ),
     ],
 )
 def test_bad_cli_values_exit_2(tmp_path, capsys, extra, message):
@@ -243,7 +248,7 @@ def engine_kwargs(monkeypatch):
         calls.append(kwargs)
         raise EngineReached("stopped before training")
 
-    monkeypatch.setattr(trainer, "TPUEstimator", record)
+    monkeypatch.setattr(components.trainer.train, "TPUEstimator", record)
     return calls
 
 

@@ -1,4 +1,9 @@
-"""Blessing: metric thresholds and a baseline comparison decide whether a model may be pushed."""
+"""Blessing: thresholds and a baseline decide whether a model may be pushed; the files that say so.
+
+The evaluator decides and writes blessing.json and the BLESSED / NOT_BLESSED marker; the
+exporter reads them. TensorFlow (for gs:// and other filesystems) is imported only to read
+or write.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,6 @@ import operator
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-import tensorflow as tf
 
 from components import artifacts, files
 
@@ -138,6 +141,8 @@ def write(output_dir: str, blessing: Blessing, extra: Mapping[str, Any] | None =
     The marker comes last and each file is renamed into place, so a reader that sees a marker
     sees the complete blessing.json. Returns the marker path.
     """
+    import tensorflow as tf
+
     tf.io.gfile.makedirs(output_dir)
     marker, other = (
         (artifacts.BLESSED, artifacts.NOT_BLESSED)
@@ -162,6 +167,8 @@ def read(directory: str) -> tuple[bool, str]:
         FileNotFoundError: neither marker is there.
         ValueError: both markers, or a marker that contradicts blessing.json.
     """
+    import tensorflow as tf
+
     has = {
         m: tf.io.gfile.exists(f"{directory}/{m}")
         for m in (artifacts.BLESSED, artifacts.NOT_BLESSED)
@@ -188,9 +195,59 @@ def read(directory: str) -> tuple[bool, str]:
 
 def copy(source_dir: str, target_dir: str) -> None:
     """Copies blessing.json and the marker (marker last) into another directory."""
+    import tensorflow as tf
+
     blessed, _ = read(source_dir)
     marker = artifacts.BLESSED if blessed else artifacts.NOT_BLESSED
     tf.io.gfile.makedirs(target_dir)
     for name in (artifacts.BLESSING_FILE, marker):
         with tf.io.gfile.GFile(f"{source_dir}/{name}") as f:
             files.write_atomic(f"{target_dir}/{name}", f.read())
+
+
+class BlessingMismatchError(ValueError):
+    """The checkpoint to push is not the one the blessing judged."""
+
+
+def model_identity(model_dir: str, checkpoint: str) -> dict[str, str]:
+    """What a blessing names as the model it judged: where it was, and its weights' digest."""
+    from components import checkpoints
+
+    return {
+        "model_dir": files.abspath(model_dir),
+        "checkpoint": files.abspath(checkpoint),
+        "digest": checkpoints.digest(checkpoint),
+    }
+
+
+def blessed_model(directory: str) -> dict[str, str] | None:
+    """The `model` identity recorded in a blessing (None for a blessing without one)."""
+    record = f"{directory}/{artifacts.BLESSING_FILE}"
+    if not files.exists(record):
+        return None
+    return files.read_json(record).get("model")
+
+
+def check_blessed(directory: str, checkpoint: str) -> None:
+    """Refuses `checkpoint` unless its weights are the ones the blessing in `directory` judged.
+
+    Raises:
+        BlessingMismatchError: no model identity in the blessing, or other weights; the
+            message names the blessed model and the one offered.
+    """
+    from components import checkpoints
+
+    blessed = blessed_model(directory)
+    if not blessed or not blessed.get("digest"):
+        raise BlessingMismatchError(
+            f"{directory}/{artifacts.BLESSING_FILE} does not say which weights it blessed "
+            "(written by an older evaluator?): evaluate the model again"
+        )
+    digest = checkpoints.digest(checkpoint)
+    if digest != blessed["digest"]:
+        raise BlessingMismatchError(
+            f"the blessing in {directory} is for the model {blessed['model_dir']} (checkpoint "
+            f"{blessed['checkpoint']}, sha256 {blessed['digest'][:12]}), not for "
+            f"{files.abspath(checkpoint)} (sha256 {digest[:12]}): evaluate this model and "
+            "export with its own evaluation"
+        )
