@@ -5,19 +5,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import numbers
 import os
-import re
 import threading
 from typing import Any
 
 import tensorflow as tf
 
-from estimator_core.checks import positive_int
+from estimator_core.checks import duration_secs, non_negative_int, positive_int
 
 log = logging.getLogger("estimator_core")
-
-_TIME_BUDGET = re.compile(r"^(\d+(?:\.\d+)?)\s*([smh])$")
-_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 
 class InputPipelineConfig:
@@ -74,14 +71,9 @@ def _replace(config, changes: dict):
     return new
 
 
-def parse_time_budget(value: str) -> float:
-    """'30s' / '5m' / '1h' -> seconds; ValueError naming the value otherwise."""
-    match = _TIME_BUDGET.match(value.strip())
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(
-            f"iterations_per_loop {value!r} must be a positive int or a duration like '30s', '5m', '1h'"
-        )
-    return float(match.group(1)) * _SECONDS[match.group(2)]
+def _normalize(config, name: str, value) -> None:
+    """Stores a checked value (e.g. a NumPy integer made a Python int) in a frozen config."""
+    object.__setattr__(config, name, value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,11 +95,18 @@ class TPUConfig:
     def __post_init__(self):
         ipl = self.iterations_per_loop
         if isinstance(ipl, str):
-            parse_time_budget(ipl)
+            try:
+                duration_secs("TPUConfig.iterations_per_loop", ipl)
+            except ValueError as e:
+                raise ValueError(f"{e}, or a positive int (steps per loop)") from None
         else:
-            positive_int("TPUConfig.iterations_per_loop", ipl)
-        positive_int("TPUConfig.num_shards", self.num_shards, optional=True)
-        positive_int("TPUConfig.num_cores_per_replica", self.num_cores_per_replica, optional=True)
+            _normalize(
+                self, "iterations_per_loop", positive_int("TPUConfig.iterations_per_loop", ipl)
+            )
+        for name in ("num_shards", "num_cores_per_replica"):
+            _normalize(
+                self, name, positive_int(f"TPUConfig.{name}", getattr(self, name), optional=True)
+            )
         phi = self.per_host_input_for_training
         if not isinstance(phi, bool) and phi not in InputPipelineConfig.ALL:
             raise ValueError(
@@ -138,7 +137,7 @@ class TPUConfig:
     def loop_time_budget(self) -> float | None:
         """Seconds per loop when iterations_per_loop is a duration, else None."""
         if isinstance(self.iterations_per_loop, str):
-            return parse_time_budget(self.iterations_per_loop)
+            return duration_secs("TPUConfig.iterations_per_loop", self.iterations_per_loop)
         return None
 
     def replace(self, **changes) -> TPUConfig:
@@ -194,30 +193,30 @@ class RunConfig:
                 f"({self.save_checkpoints_steps}) and save_checkpoints_secs "
                 f"({self.save_checkpoints_secs})"
             )
-        positive_int("RunConfig.save_checkpoints_steps", self.save_checkpoints_steps, optional=True)
+        for name in ("save_checkpoints_steps", "save_summary_steps", "log_step_count_steps"):
+            _normalize(
+                self, name, positive_int(f"RunConfig.{name}", getattr(self, name), optional=True)
+            )
+        _normalize(
+            self,
+            "keep_checkpoint_max",
+            non_negative_int(
+                "RunConfig.keep_checkpoint_max", self.keep_checkpoint_max, optional=True
+            ),
+        )
         if self.save_checkpoints_secs is not None and self.save_checkpoints_secs <= 0:
             raise ValueError(
                 f"RunConfig.save_checkpoints_secs must be > 0, got {self.save_checkpoints_secs!r}"
-            )
-        positive_int("RunConfig.save_summary_steps", self.save_summary_steps, optional=True)
-        positive_int("RunConfig.log_step_count_steps", self.log_step_count_steps, optional=True)
-        if self.keep_checkpoint_max is not None and (
-            isinstance(self.keep_checkpoint_max, bool)
-            or not isinstance(self.keep_checkpoint_max, int)
-            or self.keep_checkpoint_max < 0
-        ):
-            raise ValueError(
-                f"RunConfig.keep_checkpoint_max must be an int >= 0 or None, got "
-                f"{self.keep_checkpoint_max!r}"
             )
         if self.loop_timeout_secs is not None and self.loop_timeout_secs <= 0:
             raise ValueError(
                 f"RunConfig.loop_timeout_secs must be > 0, got {self.loop_timeout_secs!r}"
             )
-        if self.tf_random_seed is not None and not isinstance(self.tf_random_seed, int):
-            raise ValueError(
-                f"RunConfig.tf_random_seed must be an int, got {self.tf_random_seed!r}"
-            )
+        seed = self.tf_random_seed
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+                raise ValueError(f"RunConfig.tf_random_seed must be an int, got {seed!r}")
+            _normalize(self, "tf_random_seed", int(seed))
         _warn_ignored(self)
 
     @property

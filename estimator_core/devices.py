@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from estimator_core.checks import positive_int
+
 
 def local_cpu_devices(count: int) -> list[str]:
     """Splits the machine's CPU into `count` logical devices and returns their names.
@@ -22,8 +24,7 @@ def local_cpu_devices(count: int) -> list[str]:
     """
     import tensorflow as tf
 
-    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
-        raise ValueError(f"count must be a positive int, got {count!r}")
+    count = positive_int("count", count)
     cpu = tf.config.list_physical_devices("CPU")[0]
     configured = tf.config.get_logical_device_configuration(cpu) or [None]
     if len(configured) < count:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from estimator_core.checks import positive_int
+
 log = logging.getLogger("estimator_core")
 
 
@@ -48,11 +50,9 @@ class LatestExporter(Exporter):
     def __init__(
         self, name: str, serving_input_receiver_fn: Callable, exports_to_keep: int | None = 5
     ):
-        if exports_to_keep is not None and exports_to_keep <= 0:
-            raise ValueError(f"exports_to_keep must be > 0 or None, got {exports_to_keep}")
         self.name = name
         self._receiver_fn = serving_input_receiver_fn
-        self._keep = exports_to_keep
+        self._keep = positive_int("exports_to_keep", exports_to_keep, optional=True)
 
     def export(self, estimator, export_path, checkpoint_path, eval_result, is_the_final_export):
         path = estimator.export_saved_model(
@@ -80,7 +80,7 @@ class BestExporter(Exporter):
         self._receiver_fn = serving_input_receiver_fn
         self._metric = metric
         self._higher = higher_is_better
-        self._keep = exports_to_keep
+        self._keep = positive_int("exports_to_keep", exports_to_keep, optional=True)
 
     def _better(self, value: float, best: float | None) -> bool:
         if best is None:
