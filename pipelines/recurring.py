@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from estimator_core.checks import duration_secs
 from pipelines.cron import Cron
 
 log = logging.getLogger("tpuest.pipeline")
@@ -31,16 +32,8 @@ ABORT_GRACE_SECS = 30.0
 
 
 def parse_every(text: str) -> float:
-    """'90s' / '15m' / '6h' / '1d' -> seconds."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    text = text.strip()
-    try:
-        value = float(text[:-1]) * units[text[-1]]
-    except (KeyError, ValueError, IndexError):
-        raise ValueError(f"interval {text!r} must look like 90s, 15m, 6h or 1d") from None
-    if value <= 0:
-        raise ValueError(f"interval {text!r} must be positive")
-    return value
+    """'90s' / '15m' / '6h' / '1d' -> seconds, by the engine's one duration parser."""
+    return duration_secs("interval", text)
 
 
 def every(seconds: float) -> NextDelay:

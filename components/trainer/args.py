@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 from components.step_args import ArgsError, param, positive_int, positive_number, text_or_none
+from estimator_core.checks import duration_secs
 
 STRATEGIES = ("mirrored", "multi_worker")
-# The engine's duration form of iterations_per_loop (estimator_core.config.parse_time_budget),
-# checked here without importing TensorFlow.
-_BUDGET = re.compile(r"^\s*\d+(\.\d+)?\s*[smh]\s*$")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -79,11 +76,13 @@ class TrainerArgs:
         positive_number("loop_timeout_secs", self.loop_timeout_secs, optional=True)
         ipl = self.iterations_per_loop
         if isinstance(ipl, str):
-            if not _BUDGET.match(ipl) or float(re.sub(r"[^\d.]", "", ipl)) <= 0:
+            try:
+                duration_secs("iterations_per_loop", ipl)  # the engine's parser, without TF
+            except ValueError:
                 raise ArgsError(
                     "iterations_per_loop",
                     f"{ipl!r} must be a positive int or a duration like '30s', '5m', '1h'",
-                )
+                ) from None
         else:
             positive_int("iterations_per_loop", ipl)
         if self.strategy is not None and self.strategy not in STRATEGIES:
