@@ -154,5 +154,3 @@ def new_graph(seed: int | None) -> tf.Graph:
             tf.compat.v1.set_random_seed(seed)
     return graph
 
-
-MODES = (ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT)
