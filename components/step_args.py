@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from components.cli import UsageError
+from estimator_core import checks
 
 MISSING = dataclasses.MISSING
 
@@ -145,11 +146,11 @@ def from_kfp(cls, parameters: Mapping[str, Any]):
 
 
 def positive_int(name: str, value: Any, *, optional: bool = False) -> None:
-    """ArgsError unless `value` is an int > 0 (or None when `optional`); bools are not ints."""
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ArgsError(name, f"must be a positive int, got {value!r}")
+    """ArgsError unless `value` is an int > 0, NumPy integers too (or None when `optional`)."""
+    try:
+        checks.positive_int(name, value, optional=optional)
+    except ValueError:
+        raise ArgsError(name, f"must be a positive int, got {value!r}") from None
 
 
 def positive_number(name: str, value: Any, *, optional: bool = False) -> None:

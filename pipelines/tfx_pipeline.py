@@ -24,6 +24,7 @@ from typing import Any
 from tfx import v1 as tfx
 
 from components.evaluator.tfma_config import tfma_eval_config
+from estimator_core.checks import positive_int
 
 PIPELINE_NAME = "tpuest-tfx-penguins"
 RUN_FN = "components.trainer.tfx.run_fn"
@@ -89,8 +90,7 @@ def create_pipeline(
         raise ValueError(
             f"pipeline_name {pipeline_name!r} must match {_NAME.pattern} (Kubeflow's rule)"
         )
-    if isinstance(train_steps, bool) or not isinstance(train_steps, int) or train_steps <= 0:
-        raise ValueError(f"train_steps must be a positive int, got {train_steps!r}")
+    positive_int("train_steps", train_steps)
     eval_config = tfma_eval_config(
         thresholds, label_key=label, compare_metric=compare_metric, tolerance=tolerance
     )

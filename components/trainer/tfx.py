@@ -47,6 +47,7 @@ import tensorflow as tf
 from components import artifacts, step_args, tfx_data
 from components.trainer.args import TrainerArgs
 from components.trainer.train import run as train
+from estimator_core.checks import positive_int
 
 log = logging.getLogger("tpuest.trainer")
 # TrainerArgs fields that TFX sets through FnArgs instead of custom_config, and why.
@@ -91,11 +92,9 @@ def _custom_config(fn_args) -> dict[str, Any]:
 
 
 def _positive_steps(name: str, value) -> int | None:
-    if value in (None, 0):
+    if value in (None, 0):  # TFX's "not set"
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"fn_args.{name} must be a positive int, got {value!r}")
-    return value
+    return positive_int(f"fn_args.{name}", value)
 
 
 def _warm_start_checkpoint(base_model: str | None) -> str | None:
