@@ -92,7 +92,7 @@ def compute_stats(examples_dir: str, schema: Schema, split: str = artifacts.TRAI
         ValueError: the split has no examples.
     """
     from components.data import split_files
-    from components.prepare.stats import StatsAccumulator, finish
+    from components.statistics import StatsAccumulator, finish
 
     accumulator, batch = StatsAccumulator(), []
 

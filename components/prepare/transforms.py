@@ -26,8 +26,8 @@ from components.prepare.batch import BatchParser
 from components.prepare.encode import ExampleEncoder, TFRecordFile
 from components.prepare.infer import Tallies
 from components.prepare.splits import SplitAssigner
-from components.prepare.stats import StatsAccumulator, finish, split_stats
 from components.schema import Schema
+from components.statistics import StatsAccumulator, finish, split_stats
 
 
 @dataclasses.dataclass

@@ -18,6 +18,7 @@ import pipelines.local
 import pipelines.schedule
 from components.datasets import penguins_csv
 from pipelines.tpuest import build_parser, main
+from tests.pipelines import cli_cases
 
 # Arguments that take no value, so there is no bad value to give; "--help" is on every parser.
 EXEMPT_EVERYWHERE = {"--help": "prints the usage and exits 0; takes no value"}
@@ -163,6 +164,10 @@ CASES = [
     ("migrate", "--out", ["{dir}", "--out", "{file}"]),
     ("migrate", "--out", ["{dir}", "--out", ""]),
 ]
+# The `tpuest pipeline` flags derived from the pipeline's parameters, hardware and KFP server.
+BASE.update(cli_cases.BASE)
+CASES += cli_cases.CASES
+EXEMPT.update(cli_cases.EXEMPT)
 
 
 def _name(action: argparse.Action) -> str:
@@ -226,6 +231,7 @@ def no_work(monkeypatch):
         (pipelines.local, "run_local"),
         (pipelines.schedule, "schedule"),
         (pipelines.compile, "compile_pipeline"),
+        *cli_cases.WORK,
     ]:
         monkeypatch.setattr(module, name, refuse)
 

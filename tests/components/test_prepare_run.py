@@ -14,6 +14,7 @@ import tensorflow as tf
 from components import artifacts, prepare
 from components.datasets import penguins_csv
 from components.prepare import inputs
+from components.prepare import prepare as prepare_lib
 from components.prepare import runner as runner_lib
 from components.schema import Schema
 
@@ -261,7 +262,9 @@ def test_default_runner_is_in_process_and_never_downloads_prism(tmp_path, monkey
     used = []
     make_pipeline = runner_lib.make_pipeline
     monkeypatch.setattr(
-        prepare, "make_pipeline", lambda options: used.append(make_pipeline(options)) or used[-1]
+        prepare_lib,
+        "make_pipeline",
+        lambda options: used.append(make_pipeline(options)) or used[-1],
     )
     src = write(tmp_path / "in.csv", "x,y\n1,a\n2,b\n")
     prepare.run([src], str(tmp_path / "out"), label="y")

@@ -12,8 +12,8 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from components import artifacts, prepare
+from components import statistics as stats_lib
 from components.datasets import penguins_csv
-from components.prepare import stats as stats_lib
 
 SCHEMA_TYPES = {"int": schema_pb2.INT, "float": schema_pb2.FLOAT, "string": schema_pb2.BYTES}
 

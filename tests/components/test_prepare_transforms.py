@@ -14,10 +14,10 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from tensorflow.core.example import example_pb2
 
+from components import statistics as stats_lib
 from components.prepare import reading
 from components.prepare import rows as rows_lib
 from components.prepare import splits as splits_lib
-from components.prepare import stats as stats_lib
 from components.prepare.batch import BatchParser
 from components.prepare.encode import ExampleEncoder, TFRecordFile
 from components.prepare.infer import Tallies

@@ -1,5 +1,7 @@
-"""Per-split, per-column statistics: counts, numeric moments and histograms, capped string
-vocabularies; mergeable, so chunks are counted where they are read.
+"""stats.json's statistics, shared by prepare (which writes them) and tfx_data (TFX examples).
+
+Per split and column: counts, numeric moments and histograms, capped string vocabularies;
+mergeable, so chunks are counted where they are read.
 
 Histograms have HISTOGRAM_BUCKETS equal-width buckets from min to max (TFDV's "standard"
 histogram), counted like numpy.histogram. A column with at most EXACT_VALUES distinct values
