@@ -12,6 +12,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TF_CPP_MIN_LOG_LEVEL=2 \
     MPLCONFIGDIR=/tmp/matplotlib
 
+# The dependencies' list read off pyproject.toml: the install layer below is rebuilt when the
+# list changes, not when anything else in pyproject.toml does.
+FROM base AS requirements
+COPY pyproject.toml /tmp/pyproject.toml
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies']))" > /requirements.txt
+
 # The package as a wheel, in a stage of its own: its sources never reach the final image.
 FROM base AS wheel
 WORKDIR /src
@@ -26,12 +32,11 @@ RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheel . \
 FROM base
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin tpuest
 
-# The dependencies in a layer of their own, read off pyproject.toml: a change to the sources
-# rebuilds only the small layers below.
-COPY pyproject.toml /tmp/pyproject.toml
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install --no-cache-dir -r /tmp/requirements.txt \
-    && rm -rf /tmp/pyproject.toml /tmp/requirements.txt /root/.cache
+# The dependencies in a layer of their own: a change to the sources rebuilds only the small
+# layers below.
+COPY --from=requirements /requirements.txt /tmp/requirements.txt
+RUN pip install --no-cache-dir -r /tmp/requirements.txt \
+    && rm -rf /tmp/requirements.txt /root/.cache
 
 # The wheel's digest (64 bytes) makes a new wheel rebuild the install layer (a bind mount alone
 # does not change the build cache's key everywhere); the wheel itself is mounted, not copied.

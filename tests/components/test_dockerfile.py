@@ -51,11 +51,12 @@ def test_the_sources_reach_only_the_wheel_stage_and_dependencies_come_first():
     final = steps[stages[-1] :]
     copied = [args for keyword, args in final if keyword == "COPY"]
     assert copied == [
-        "pyproject.toml /tmp/pyproject.toml",
+        "--from=requirements /requirements.txt /tmp/requirements.txt",
         "--from=wheel /wheel.sha256 /tmp/wheel.sha256",
     ]
     runs = [args for keyword, args in final if keyword == "RUN"]
     assert "-r /tmp/requirements.txt" in runs[1] and "--mount=type=bind,from=wheel" in runs[2]
+    assert not [a for a in copied if "pyproject" in a or "components" in a]
 
 
 def test_runs_as_non_root_with_the_tpuest_entrypoint():
