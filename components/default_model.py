@@ -66,6 +66,12 @@ def label_vocabulary(schema: Schema, stats: dict, params: dict) -> list[str]:
     column_stats = stats["columns"].get(schema.label, {})
     if column.type == "string":
         vocab = sorted(column_stats.get("vocabulary", {}))
+        if column_stats.get("vocabulary_truncated"):
+            raise ValueError(
+                f"label {schema.label!r} has more distinct values than the {len(vocab)} the "
+                "statistics keep: the built-in classifier needs every class; group the rare "
+                "classes, or train a module file with its own label handling"
+            )
         if len(vocab) < 2:
             raise ValueError(f"label {schema.label!r} needs at least 2 classes, stats have {vocab}")
         return vocab

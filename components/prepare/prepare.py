@@ -244,6 +244,14 @@ def _check_columns(files, schema: Schema | None, label, split_key) -> Schema | N
                 f"{f.path}: header columns {sorted(f.header)} differ from "
                 f"{'the schema' if schema is not None else csv_files[0].path} {sorted(expected)}"
             )
+    for f in files if csv_files and schema is None else ():
+        extra = sorted(set(f.header) - expected) if f.format != "csv" else []
+        if extra:
+            raise MalformedInputError(
+                f"{f.path}: keys {extra} are not columns of {csv_files[0].path} "
+                f"{sorted(expected)}: CSV and JSON Lines inputs need the same columns "
+                "(or give a schema)"
+            )
     known = expected if csv_files or schema is not None else None
     for name, what in ((label, "label"), (split_key, "split_key")):
         if name is not None and known is not None and name not in known:

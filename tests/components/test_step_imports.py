@@ -28,9 +28,9 @@ def other_steps_imported(step: str) -> list[str]:
     for path in sorted((ROOT / "components" / step).rglob("*.py")):
         for line, module in imported_modules(path):
             parts = module.split(".")
-            if parts[0] == "components" and len(parts) > 1 and parts[1] in STEPS:
-                if parts[1] != step:
-                    found.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+            other = len(parts) > 1 and parts[1] in STEPS and parts[1] != step
+            if parts[0] == "components" and other:
+                found.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     return found
 
 
