@@ -58,7 +58,10 @@ class CheckpointError(RuntimeError):
     def __init__(self, path: str, cause: Exception):
         self.path = path
         self.reason = _restore_reason(cause)
-        damaged = _damaged_file(path)
+        try:
+            damaged = _damaged_file(path)
+        except Exception:  # noqa: BLE001 - the diagnosis must never hide the restore error
+            damaged = None
         where = ""
         if damaged and damaged[0] not in self.reason:
             where = f"{damaged[0]}: {damaged[1]}; "
