@@ -10,7 +10,6 @@ import signal
 
 from components.cli import (
     UsageError,
-    beam_flags,
     existing_dir,
     key_values,
     matching_pattern,
@@ -19,7 +18,6 @@ from components.cli import (
     output_file,
     positive_int,
 )
-from components.evaluator.cli import threshold
 from estimator_core.check_model import module_source
 from pipelines.cli_options import (
     HARDWARE_HELP,
@@ -28,8 +26,18 @@ from pipelines.cli_options import (
     hardware_from_args,
     server_from_args,
 )
+from pipelines.parameters import add_parameter_flags, check_values, merge, values_from_args
 
 log = logging.getLogger("tpuest.pipeline")
+
+# The pipeline parameters a local run sets itself (pipelines.local.SET_BY_RUN_LOCAL, but the
+# input, which is --input), and how.
+SET_BY_LOCAL_RUN = {
+    "export_base": "ROOT/exports",
+    "baseline_model_uri": "the root's latest blessed model",
+    "warm_start_from": "that baseline with --warm-start, else none",
+    "prepare_cache_key": "a digest of the input files and the code",
+}
 
 EXAMPLES = (
     """examples:
@@ -80,10 +88,17 @@ def _kfp_cron(text: str) -> str:
     return _cron(text, kfp=True)
 
 
+def _parameters(args) -> dict:
+    """The pipeline parameters given as flags and as --param name=value, checked."""
+    values = merge(values_from_args(args), key_values(args.param, "--param"))
+    check_values(values)
+    return values
+
+
 def _compile(args) -> int:
     from pipelines.compile import compile_pipeline
 
-    defaults = key_values(args.param, "--param")
+    defaults = _parameters(args)
     hardware = hardware_from_args(args)
     try:
         print(compile_pipeline(args.output, hardware=hardware, defaults=defaults))
@@ -103,25 +118,21 @@ def _run(args) -> int:
     if not args.local:
         raise UsageError("only --local runs start from here; use `schedule` for Kubeflow")
     from components.prepare.cli import check_columns
+    from pipelines.training_pipeline import DEFAULTS
 
-    check_columns([args.input], None, {"--label": args.label})
+    values = values_from_args(args)  # the parameters given; the pipeline's defaults otherwise
+    check_values(values)
+    chosen = {**DEFAULTS, **values}
+    check_columns(
+        [values["input_pattern"]], chosen["input_format"] or None, {"--label": chosen["label"]}
+    )
     run_kwargs = {
-        "input_pattern": args.input,
+        **values,
         "root": os.path.abspath(args.root),
-        "label": args.label,
-        "module_file": args.module_file or "",
-        "train_steps": args.train_steps,
-        "train_batch_size": args.train_batch_size,
-        "eval_batch_size": args.eval_batch_size,
-        "iterations_per_loop": args.iterations_per_loop,
-        "replicas": args.replicas,
-        "beam_options": args.beam_options,
         "warm_start": args.warm_start,
         "runner": args.runner,
         "image": args.image,
     }
-    if args.threshold:  # else the pipeline's default thresholds
-        run_kwargs["thresholds"] = args.threshold
     hardware = hardware_from_args(args)
     if not hardware.is_default:
         log.info(
@@ -159,7 +170,7 @@ def _runs(args) -> int:
 
 
 def _submit(args) -> int:
-    parameters = key_values(args.param, "--param")
+    parameters = _parameters(args)
     server, hardware = server_from_args(args), hardware_from_args(args)
     from pipelines.submit import submit
 
@@ -179,7 +190,7 @@ def _submit(args) -> int:
 
 
 def _schedule(args) -> int:
-    parameters = key_values(args.param, "--param")
+    parameters = _parameters(args)
     server, hardware = server_from_args(args), hardware_from_args(args)
     from pipelines.schedule import schedule
 
@@ -226,6 +237,7 @@ def register(subparsers) -> None:
         default=[],
         help="name=value compiled in as the parameter's default; VALUE is JSON or a string",
     )
+    add_parameter_flags(p, title="pipeline parameters (compiled in as the defaults)")
     add_hardware_flags(p)
     p.set_defaults(func=_compile)
 
@@ -243,42 +255,16 @@ def register(subparsers) -> None:
     )
     p.add_argument("--local", action="store_true", help="run with kfp.local (required)")
     p.add_argument(
-        "--input", type=matching_pattern, required=True, help="input CSV/JSONL path or glob"
-    )
-    p.add_argument(
         "--root",
         type=output_dir,
         required=True,
         help="directory for artifacts, index and reports",
     )
-    from pipelines.training_pipeline import DEFAULTS
-
-    p.add_argument("--label", type=nonempty, default=DEFAULTS["label"])
-    p.add_argument(
-        "--module-file",
-        type=module_source,
-        help="model module (default: the built-in model)",
-    )
-    sizes = (
-        "train_steps",
-        "train_batch_size",
-        "eval_batch_size",
-        "iterations_per_loop",
-        "replicas",
-    )
-    for name in sizes:
-        p.add_argument(f"--{name.replace('_', '-')}", type=positive_int, default=DEFAULTS[name])
-    p.add_argument(
-        "--threshold",
-        type=threshold,
-        action="append",
-        help=f'e.g. "accuracy>=0.9" (repeatable; default: {" ".join(DEFAULTS["thresholds"])})',
-    )
-    p.add_argument(
-        "--beam-options",
-        type=beam_flags,
-        default=DEFAULTS["beam_options"],
-        help="Beam pipeline flags for prepare in one string, e.g. '--direct_num_workers=2'",
+    add_parameter_flags(
+        p,
+        skip=SET_BY_LOCAL_RUN,
+        types={"input_pattern": matching_pattern, "module_file": module_source},
+        required=("input_pattern",),
     )
     p.add_argument(
         "--warm-start",
@@ -325,6 +311,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--param", action="append", default=[], help="name=value, VALUE is JSON or a string"
     )
+    add_parameter_flags(p)
     add_hardware_flags(p)
     p.set_defaults(func=_submit)
 
@@ -346,5 +333,6 @@ def register(subparsers) -> None:
     )
     p.add_argument("--max-concurrency", type=positive_int, default=1)
     p.add_argument("--catchup", action="store_true", help="run missed intervals (default: no)")
+    add_parameter_flags(p)
     add_hardware_flags(p)
     p.set_defaults(func=_schedule)

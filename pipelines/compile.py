@@ -41,8 +41,11 @@ def compile_pipeline(
     unknown = sorted(set(defaults) - set(PARAMETERS))
     if unknown:
         raise ValueError(f"{unknown} are not pipeline parameters: {sorted(PARAMETERS)}")
-    hardware.check_parameters({**DEFAULTS, **defaults, **(run_parameters or {})})
-    return _compile_to(build_pipeline(hardware), output_path, defaults)
+    chosen = {**DEFAULTS, **defaults, **(run_parameters or {})}
+    hardware.check_parameters(chosen)
+    # A known durable checkpoint_dir gets a subdirectory per run (see build_pipeline).
+    pipeline = build_pipeline(hardware, checkpoints_per_run=bool(chosen["checkpoint_dir"]))
+    return _compile_to(pipeline, output_path, defaults)
 
 
 # Each step's KFP face: (module, function). Its compiled spec is COMPONENT_SPEC beside it.

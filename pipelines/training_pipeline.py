@@ -44,9 +44,13 @@ class Outputs(NamedTuple):
     pushed_model: dsl.Model
 
 
-def build_pipeline(hardware: Hardware | None = None):
+def build_pipeline(hardware: Hardware | None = None, *, checkpoints_per_run: bool = False):
     """The training pipeline, its tasks asking for `hardware` (default: nothing set, the
     cluster's defaults).
+
+    With `checkpoints_per_run`, the trainer's checkpoint_dir is the pipeline's
+    `checkpoint_dir`/<run id> (KFP fills in the id): each run of a schedule resumes only its
+    own attempts' checkpoints. Only for a non-empty checkpoint_dir (the path would be "/<id>").
 
     Raises:
         ImportError: `hardware` needs kfp-kubernetes (node selectors, tolerations, volumes)
@@ -62,16 +66,26 @@ def build_pipeline(hardware: Hardware | None = None):
     def training_pipeline(
         input_pattern: str,
         label: str = "species",
+        split_key: str = "",
+        max_bad_fraction: float = 0.05,
+        input_format: str = "",
         module_file: str = "",
         train_steps: int = 600,
         train_batch_size: int = 32,
         eval_batch_size: int = 64,
         iterations_per_loop: int = 100,
+        iterations_per_loop_budget: str = "",
         replicas: int = 1,
+        strategy: str = "",
+        params: dict = {},  # noqa: B006 (a KFP default, never mutated)
         seed: int = 0,
-        thresholds: list = ["accuracy>=0.9"],  # noqa: B006 (a KFP default, never mutated)
+        save_checkpoints_steps: int = 0,
+        loop_timeout_secs: float = 0.0,
+        checkpoint_dir: str = "",
+        thresholds: list = ["accuracy>=0.9"],  # noqa: B006
         compare_metric: str = "accuracy",
         tolerance: float = 0.0,
+        slice_by: list = [],  # noqa: B006
         beam_options: str = "",
         direct_num_workers: int = 1,
         export_base: str = "",
@@ -86,16 +100,28 @@ def build_pipeline(hardware: Hardware | None = None):
         evaluator blesses only a model at least as good. `warm_start_from` is a model_dir the
         trainer starts from ("" for none; local runs with --warm-start pass the baseline). The
         exporter runs every time and pushes only a blessed model. `use_tpu` trains on the TPU `tpu`
-        ("" for $TPU_NAME) over `num_shards` cores (0: one per core). `prepare_cache_key` defaults
-        to the run id (no reuse) and is set by local runs to a fingerprint of data and code."""
+        ("" for $TPU_NAME) over `num_shards` cores (0: one per core). `checkpoint_dir` (gs://... or
+        a mounted volume) keeps the trainer's checkpoints where a retried pod finds them ("":
+        in the model artifact, lost with a pod that dies). `prepare_cache_key` defaults to the
+        run id (no reuse) and is set by local runs to a fingerprint of data and code. The other
+        parameters are the steps' (components/<step>/args.py)."""
         prepare_task = prepare(
             input_pattern=input_pattern,
             label=label,
+            split_key=split_key,
+            max_bad_fraction=max_bad_fraction,
+            input_format=input_format,
             beam_options=beam_options,
             direct_num_workers=direct_num_workers,
             cache_key=prepare_cache_key,
         ).set_caching_options(True)
         examples = prepare_task.outputs["examples"]
+        # Each run's checkpoints in a directory of its own, the same for every retry of it.
+        trainer_checkpoint_dir = (
+            f"{checkpoint_dir}/{dsl.PIPELINE_JOB_ID_PLACEHOLDER}"
+            if checkpoints_per_run
+            else checkpoint_dir
+        )
         trainer_task = (
             trainer(
                 examples=examples,
@@ -103,8 +129,14 @@ def build_pipeline(hardware: Hardware | None = None):
                 module_file=module_file,
                 train_batch_size=train_batch_size,
                 iterations_per_loop=iterations_per_loop,
+                iterations_per_loop_budget=iterations_per_loop_budget,
                 replicas=replicas,
+                strategy=strategy,
+                params=params,
                 seed=seed,
+                save_checkpoints_steps=save_checkpoints_steps,
+                loop_timeout_secs=loop_timeout_secs,
+                checkpoint_dir=trainer_checkpoint_dir,
                 warm_start_from=warm_start_from,
                 use_tpu=use_tpu,
                 tpu=tpu,
@@ -122,6 +154,7 @@ def build_pipeline(hardware: Hardware | None = None):
             thresholds=thresholds,
             compare_metric=compare_metric,
             tolerance=tolerance,
+            slice_by=slice_by,
             module_file=module_file,
             batch_size=eval_batch_size,
         ).set_caching_options(False)

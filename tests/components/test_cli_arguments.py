@@ -82,6 +82,7 @@ CASES = [
     ("prepare", "--direct-num-workers", ["--direct-num-workers", "-1"]),
     ("prepare", "--direct-running-mode", ["--direct-running-mode", "fast"]),
     ("prepare", "--beam-option", ["--beam-option", "runner=DirectRunner"]),
+    ("prepare", "--max-line-bytes", ["--max-line-bytes", "0"]),
     ("train", "--examples", ["--examples", "{missing}"]),
     ("train", "--examples", ["--examples", "{file}"]),
     ("train", "--model-dir", ["--model-dir", "{file}"]),
