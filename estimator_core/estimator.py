@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
-import numbers
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -13,24 +12,15 @@ from typing import Any
 
 from estimator_core import checkpoints, evaluation, prediction, training
 from estimator_core import export as export_lib
+from estimator_core.checks import positive_int
 from estimator_core.config import RunConfig
 from estimator_core.context import EngineContext
 from estimator_core.graph_cache import GraphCache
 from estimator_core.mode_keys import ModeKeys
+from estimator_core.training import TrainCall
 from estimator_core.user_fns import call_model_fn, validate_model_fn
 
 log = logging.getLogger("estimator_core")
-
-
-def _steps(name: str, value) -> int | None:
-    """`value` as a Python int (NumPy integers too, as the original took them), or None."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an int, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"Must specify {name} > 0, given: {value}")
-    return int(value)
 
 
 def resolve_model_dir(model_dir: str | None, config: RunConfig) -> str:
@@ -91,7 +81,7 @@ class Estimator:
                 "TPUEstimator(use_tpu=False, train_batch_size=..., ...), which splits each batch "
                 "over the replicas"
             )
-        loop = _steps("iterations_per_loop", iterations_per_loop)
+        loop = positive_int("iterations_per_loop", iterations_per_loop, optional=True)
         model_dir = resolve_model_dir(model_dir, config)
         config = config.replace(model_dir=model_dir)
         # The engine's view: one step per loop unless the in-graph loop was asked for.
@@ -143,36 +133,31 @@ class Estimator:
         """The engine context for a call in `mode` (TPUEstimator resolves the TPU here)."""
         return self._ctx
 
-    def train(self, input_fn, hooks=None, steps=None, max_steps=None, saving_listeners=None):
-        """Trains for `steps` more steps or up to `max_steps` (or until input ends); returns self."""
-        return self._train(input_fn, hooks, steps, max_steps, saving_listeners)
-
-    def _train(
-        self, input_fn, hooks, steps, max_steps, saving_listeners, save_checkpoints_steps=None
+    def train(
+        self,
+        input_fn,
+        hooks=None,
+        steps=None,
+        max_steps=None,
+        saving_listeners=None,
+        *,
+        save_checkpoints_steps=None,
     ):
-        """train(), with RunConfig's checkpoint cadence replaced for this call when
-        `save_checkpoints_steps` is given (train_and_evaluate's eval_every_steps)."""
-        if steps is not None and max_steps is not None:
-            raise ValueError("Can not provide both steps and max_steps.")
-        steps = _steps("steps", steps)
-        max_steps = _steps("max_steps", max_steps)
-        save_checkpoints_steps = _steps("save_checkpoints_steps", save_checkpoints_steps)
-        ctx = self._context_for(ModeKeys.TRAIN)
-        self.last_train_result = training.run_train(
-            ctx,
-            input_fn,
-            hooks=hooks,
-            steps=steps,
-            max_steps=max_steps,
-            saving_listeners=saving_listeners,
-            cache=self._graphs,
-            save_checkpoints_steps=save_checkpoints_steps,
+        """Trains for `steps` more steps or up to `max_steps` (or until input ends); returns self.
+
+        `save_checkpoints_steps`, when given, replaces RunConfig's checkpoint cadence for this
+        call (train_and_evaluate's eval_every_steps).
+        """
+        call = TrainCall(
+            input_fn, hooks, steps, max_steps, saving_listeners, save_checkpoints_steps
         )
+        ctx = self._context_for(ModeKeys.TRAIN)
+        self.last_train_result = training.run_train(ctx, call, self._graphs)
         return self
 
     def evaluate(self, input_fn, steps=None, hooks=None, checkpoint_path=None, name=None) -> dict:
         """Evaluates `steps` batches (or all input) and returns the metrics, loss and global_step."""
-        steps = _steps("steps", steps)
+        steps = positive_int("steps", steps, optional=True)
         ctx = self._context_for(ModeKeys.EVAL)
         checkpoint = checkpoints.require_checkpoint(self.model_dir, checkpoint_path)
         return evaluation.run_evaluate(

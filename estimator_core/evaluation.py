@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from estimator_core.context import EngineContext
 from estimator_core.graph_cache import GraphCache, LiveGraph, call_key, in_use, reuse_or_build
-from estimator_core.inputs import make_input_source
+from estimator_core.inputs import InputSource, make_input_source
 from estimator_core.mode_graph import mode_graph
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.session import HookedSession, restore_into
@@ -66,14 +66,16 @@ def eval_dir(model_dir: str, name: str | None) -> str:
 
 @dataclasses.dataclass
 class EvalGraph:
-    source: object
-    updates: object
+    """The handles an evaluation keeps: input, metric updates and values, and their reset."""
+
+    source: InputSource
+    updates: tf.Operation
     values: dict
-    reset_metrics: object
-    saver: object
+    reset_metrics: tf.Operation
+    saver: tf.compat.v1.train.Saver
 
 
-def _build(ctx: EngineContext, input_fn, hooks, checkpoint: str, key) -> LiveGraph:
+def _build(ctx: EngineContext, input_fn, hooks, checkpoint: str, key) -> LiveGraph[EvalGraph]:
     with mode_graph(ctx, EVAL) as mg:
         source = make_input_source(ctx.call_input_fn(input_fn, EVAL), EVAL)
         features, labels = source.get_next()
@@ -99,7 +101,7 @@ def _build(ctx: EngineContext, input_fn, hooks, checkpoint: str, key) -> LiveGra
     )
 
 
-def _refresh(live: LiveGraph, checkpoint: str) -> None:
+def _refresh(live: LiveGraph[EvalGraph], checkpoint: str) -> None:
     """A reused EVAL graph: `checkpoint`'s values in, metric accumulators back to zero."""
     restore_into(live.session, live.state.saver, checkpoint)
     live.session.run(live.state.reset_metrics)

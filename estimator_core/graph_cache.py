@@ -12,22 +12,24 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Generic, TypeVar
 
 import tensorflow as tf
 
 log = logging.getLogger("estimator_core")
+# The handles one mode's run keeps (train_graph.TrainGraph, evaluation.EvalGraph, ...).
+StateT = TypeVar("StateT")
 
 
 @dataclasses.dataclass
-class LiveGraph:
+class LiveGraph(Generic[StateT]):
     """A built graph for one mode, its open session, and what it was built for."""
 
     key: tuple
     graph: tf.Graph
     session: tf.compat.v1.Session
     hooks: list
-    state: Any
+    state: StateT
     checkpoint: str | None = None  # the checkpoint whose values the session holds
     busy: bool = False  # a predict generator is still reading from it
 
@@ -71,10 +73,10 @@ def reuse_or_build(
     mode: str,
     key: tuple,
     *,
-    build: Callable[[], LiveGraph],
-    refresh: Callable[[LiveGraph], None],
-    share: Callable[[LiveGraph], bool] = lambda live: True,
-) -> tuple[LiveGraph, bool]:
+    build: Callable[[], LiveGraph[StateT]],
+    refresh: Callable[[LiveGraph[StateT]], None],
+    share: Callable[[LiveGraph[StateT]], bool] = lambda live: True,
+) -> tuple[LiveGraph[StateT], bool]:
     """(live graph, whether the cache holds it) for one call.
 
     A cached graph built for `key` is `refresh`ed (checkpoint restored) and reused; otherwise

@@ -44,10 +44,10 @@ def _unused(op: tf.Operation) -> bool:
     return True
 
 
-def _variables_by_handle(graph: tf.Graph) -> dict[str, tf.Variable]:
-    variables = graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES) + graph.get_collection(
-        v1.GraphKeys.LOCAL_VARIABLES
-    )
+def _variables_by_handle(graph: tf.Graph, *keys: str) -> dict[str, tf.Variable]:
+    """Resource variables in the `keys` collections by their handle op's name (ref variables,
+    made after disable_v2_behavior(), have no handle and no Keras 3 updates)."""
+    variables = [v for key in keys for v in graph.get_collection(key)]
     return {v.handle.op.name: v for v in variables if getattr(v, "handle", None) is not None}
 
 
@@ -56,8 +56,9 @@ def unrun_updates(made: list[tf.Operation], graph: tf.Graph) -> list[tf.Operatio
     that nothing depends on and that are not initializers or UPDATE_OPS entries."""
     from estimator_core.step_order import handle_source
 
-    by_handle = _variables_by_handle(graph)
-    trainable = {v.handle.op.name for v in graph.get_collection(v1.GraphKeys.TRAINABLE_VARIABLES)}
+    keys = v1.GraphKeys
+    by_handle = _variables_by_handle(graph, keys.GLOBAL_VARIABLES, keys.LOCAL_VARIABLES)
+    trainable = set(_variables_by_handle(graph, keys.TRAINABLE_VARIABLES))
     initializers = {id(v.initializer) for v in by_handle.values()}
     wired = {id(op) for op in graph.get_collection(v1.GraphKeys.UPDATE_OPS)}
     updates = []

@@ -1,28 +1,50 @@
-"""The in-graph training loop: `iterations` steps inside one session.run (TPUEstimator's host loop)."""
+"""The training loop's one interface and its two kinds: in-graph (`iterations` steps inside one
+session.run, TPUEstimator's host loop) and per step (one session.run per step, the original
+Estimator's; also for a model_fn that cannot live inside the in-graph loop, see loop_fit).
+
+The outer loop (training.run_train) drives both alike: `resize` sets the steps of the next loop,
+`run` runs them through a HookedSession (hooks around the loop's last step) and returns
+`outputs`' values: `loss` of the last step run, `steps` run, `finite` (False when the loop
+stopped on a NaN/Inf loss), `summary` (the last step's merged summaries, b'' if none),
+`global_step` read after the loop, and `host_call` when the spec has one.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
+from typing import Protocol
 
 import tensorflow as tf
+
+from estimator_core.hooks import NanLossError
 
 v1 = tf.compat.v1
 
 # A step builds one training step in the loop body and returns (train_op, loss, tensors to carry
-# out of the loop).
-# Its argument is the loop-carried tensor every op of the step must depend on.
+# out of the loop). Its argument is the loop-carried tensor every op of the step must depend on.
 StepFn = Callable[[tf.Tensor], tuple[tf.Operation, tf.Tensor, list]]
 
 
-@dataclasses.dataclass(frozen=True)
-class TrainLoop:
-    """Handles to one in-graph loop: set its size with `resize`, fetch `outputs`.
+class Loop(Protocol):
+    """What the outer loop needs of a training loop of either kind."""
 
-    outputs: `loss` of the last step run, `steps` run, `finite` (False when the loop stopped
-    on a NaN/Inf loss), `summary` (the last step's merged summaries, b'' if none),
-    `global_step` read after the loop and `carried` (the step's carried tensors at the last
-    step).
+    outputs: dict
+
+    def resize(self, session, iterations: int) -> None:
+        """Sets how many steps the next `run` runs."""
+
+    def run(self, hooked, options=None) -> dict:
+        """Runs one loop through `hooked` (a HookedSession) and returns its outputs' values."""
+
+
+@dataclasses.dataclass(frozen=True)
+class InGraphLoop:
+    """A tf.while_loop of `iterations` steps inside one session.run.
+
+    Its `outputs` also hold `carried`, the step's carried tensors at the last step, until the
+    builder takes them out.
     """
 
     outputs: dict[str, tf.Tensor]
@@ -35,8 +57,66 @@ class TrainLoop:
         session.run(self.resize_op, {self.new_iterations: iterations})
 
     def run(self, hooked, options=None) -> dict:
-        """Runs one loop through `hooked` (a HookedSession) and returns its outputs."""
         return hooked.run(self.outputs, options=options)
+
+
+class PerStepLoop:
+    """Steps run one session.run each, built at the top level of the graph as the original
+    Estimator built them: a "loop" of N steps is N session.runs, hooks run around the last
+    one (the first N-1 fetch only the loss and the global step)."""
+
+    def __init__(self, outputs: dict, step_fetches: list):
+        self.outputs = outputs
+        self._step_fetches = step_fetches  # [loss, global step after the step]
+        self._size = 1
+        self._callables: dict = {}
+
+    def resize(self, session, iterations: int) -> None:
+        self._size = int(iterations)
+
+    def run(self, hooked, options=None) -> dict:
+        size = self._size
+
+        def first_steps(feeds):
+            session = hooked.session
+            if feeds:
+                run = lambda: session.run(self._step_fetches, feed_dict=feeds)  # noqa: E731
+            else:
+                run = self._callables.get(session)
+                if run is None:
+                    run = self._callables[session] = session.make_callable(self._step_fetches)
+            for _ in range(size - 1):
+                loss, step = run()
+                if not math.isfinite(float(loss)):
+                    raise NanLossError(int(step), float(loss))
+
+        out = dict(hooked.run(self.outputs, options=options, before=first_steps))
+        out["steps"] = size
+        return out
+
+
+def build_per_step_loop(
+    train_op, loss, global_step, summaries: list, host_call=None
+) -> PerStepLoop:
+    """The handles of one host-driven step: the same outputs as the in-graph loop's."""
+    with tf.control_dependencies([train_op]):
+        step_loss = tf.cast(tf.identity(loss), tf.float32)
+    summary = v1.summary.merge(summaries) if summaries else tf.constant(b"")
+    with tf.control_dependencies([step_loss]):
+        step_after = tf.identity(global_step.read_value())
+    last = [step_loss, summary] + ([host_call] if host_call is not None else [])
+    with tf.control_dependencies(last):
+        loop_after = tf.identity(global_step.read_value())
+    outputs = {
+        "steps": tf.constant(1),
+        "loss": step_loss,
+        "finite": tf.math.is_finite(step_loss),
+        "summary": summary,
+        "global_step": loop_after,
+    }
+    if host_call is not None:
+        outputs["host_call"] = host_call
+    return PerStepLoop(outputs, [step_loss, step_after])
 
 
 def _pack(tensors: list) -> tf.Tensor:
@@ -53,7 +133,7 @@ def _unpack(packed: tf.Tensor, specs: list[tf.TensorSpec]) -> list[tf.Tensor]:
     return unpacked
 
 
-def build_train_loop(step_fn: StepFn, global_step: tf.Variable) -> TrainLoop:
+def build_in_graph_loop(step_fn: StepFn, global_step: tf.Variable) -> InGraphLoop:
     """Builds a tf.while_loop running `step_fn`'s step up to `iterations` times.
 
     Each iteration's ops (variable reads included) carry a control dependency on the previous
@@ -133,4 +213,4 @@ def build_train_loop(step_fn: StepFn, global_step: tf.Variable) -> TrainLoop:
         "global_step": step_after,
         "carried": _unpack(packed, carried_specs),
     }
-    return TrainLoop(outputs, new_iterations, resize_op)
+    return InGraphLoop(outputs, new_iterations, resize_op)

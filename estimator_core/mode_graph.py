@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 import tensorflow as tf
 
 from estimator_core.context import EngineContext, new_graph
-from estimator_core.graph_cache import LiveGraph
+from estimator_core.graph_cache import LiveGraph, StateT
 from estimator_core.layer_updates import wire_layer_updates
 from estimator_core.mode_keys import ModeKeys
-from estimator_core.replication import replication_for_mode
+from estimator_core.replication import Replication, replication_for_mode
 from estimator_core.session import start_session
 from estimator_core.spec import hooks_of, scaffold_of, validate_spec
 
@@ -31,7 +31,7 @@ class ModeGraph:
     ctx: EngineContext
     mode: str
     graph: tf.Graph
-    replication: object
+    replication: Replication
     global_step: tf.Variable
 
     def call_model_fn(self, features, labels):
@@ -47,8 +47,13 @@ class ModeGraph:
         return wire_layer_updates(spec, graph.get_operations()[first_op:], self.graph)
 
     def open_restored(
-        self, key: tuple, spec, hooks, checkpoint: str, make_state: Callable[[object], object]
-    ) -> LiveGraph:
+        self,
+        key: tuple,
+        spec,
+        hooks,
+        checkpoint: str,
+        make_state: Callable[[v1.train.Scaffold], StateT],
+    ) -> LiveGraph[StateT]:
         """EVAL and PREDICT: a session holding `checkpoint`, with the caller's hooks then the
         spec's; `make_state(scaffold)` gives the handles the mode's run keeps."""
         with self.graph.as_default():
@@ -89,16 +94,16 @@ def open_live(
     key: tuple,
     *,
     graph: tf.Graph,
-    replication,
+    replication: Replication,
     scaffold,
     hooks: list,
-    state,
+    state: StateT,
     config,
     init_ops=(),
     restore_from,
     checkpoint: str | None,
     warm_started=None,
-) -> LiveGraph:
+) -> LiveGraph[StateT]:
     """Freezes `graph`, opens its session restoring `restore_from`, and wraps both for the cache.
 
     `checkpoint` is the checkpoint whose values the session will hold (the cache's record).

@@ -203,11 +203,10 @@ def train_and_evaluate(
     latest = checkpoints.latest_checkpoint(estimator.model_dir)
     start_step = checkpoints.global_step_of(latest) if latest else 0
     evaluator = CheckpointEvaluator(estimator, eval_spec, eval_every_steps, start_step)
-    # The estimator's own train() with a per-call checkpoint cadence (not a public knob).
-    estimator._train(  # noqa: SLF001
+    # The estimator's own train() with a per-call checkpoint cadence.
+    estimator.train(
         train_spec.input_fn,
         hooks=[evaluator, *train_spec.hooks],
-        steps=None,
         max_steps=train_spec.max_steps,
         saving_listeners=[evaluator.listener],
         save_checkpoints_steps=_checkpoint_steps(config, eval_every_steps),

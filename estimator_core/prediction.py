@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from estimator_core.context import EngineContext
 from estimator_core.graph_cache import GraphCache, LiveGraph, call_key, in_use, reuse_or_build
-from estimator_core.inputs import make_input_source
+from estimator_core.inputs import InputSource, make_input_source
 from estimator_core.mode_graph import mode_graph
 from estimator_core.mode_keys import ModeKeys
 from estimator_core.session import HookedSession, restore_into
@@ -61,12 +61,16 @@ def unbatch(batch) -> Iterator:
 
 @dataclasses.dataclass
 class PredictGraph:
-    source: object
-    predictions: object
-    saver: object
+    """The handles a prediction keeps: input, the predictions to fetch, the restoring saver."""
+
+    source: InputSource
+    predictions: dict | tf.Tensor
+    saver: tf.compat.v1.train.Saver
 
 
-def _build(ctx: EngineContext, input_fn, predict_keys, hooks, checkpoint: str, key) -> LiveGraph:
+def _build(
+    ctx: EngineContext, input_fn, predict_keys, hooks, checkpoint: str, key
+) -> LiveGraph[PredictGraph]:
     with mode_graph(ctx, PREDICT) as mg:
         source = make_input_source(ctx.call_input_fn(input_fn, PREDICT), PREDICT)
         features, _ = source.get_next()

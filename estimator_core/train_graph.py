@@ -11,13 +11,12 @@ import tensorflow as tf
 
 from estimator_core import checkpoints, loop_fit, step_order
 from estimator_core.context import EngineContext
-from estimator_core.host_steps import StepLoop, build_step_outputs
 from estimator_core.inputs import InputSource, make_input_source
-from estimator_core.loop import TrainLoop, build_train_loop
+from estimator_core.loop import Loop, build_in_graph_loop, build_per_step_loop
 from estimator_core.loop_fit import LoopBlocked
 from estimator_core.mode_graph import mode_graph
 from estimator_core.mode_keys import ModeKeys
-from estimator_core.replication import TPUReplicated
+from estimator_core.replication import Replication, TPUReplicated
 from estimator_core.session import session_config
 from estimator_core.spec import TPUEstimatorSpec, hooks_of, scaffold_of
 
@@ -31,12 +30,12 @@ class TrainGraph:
     """A built TRAIN graph and the handles the outer loop drives."""
 
     graph: tf.Graph
-    loop: TrainLoop | StepLoop
+    loop: Loop
     sources: list[InputSource]
     scaffold: v1.train.Scaffold
     spec_hooks: tuple
     global_step: tf.Variable
-    replication: object
+    replication: Replication
     specs: list = dataclasses.field(default_factory=list)
     init_ops: list = dataclasses.field(default_factory=list)  # run once per new session
     warm_started: checkpoints.WarmStarted | None = None
@@ -200,7 +199,7 @@ def _build(ctx: EngineContext, input_fn, warm_start: bool, in_loop: bool, hooks=
         known = set(map(id, v1.get_collection(v1.GraphKeys.SUMMARIES)))
         if in_loop:
             with replication.loop_building():
-                loop = build_train_loop(step_fn, global_step)
+                loop = build_in_graph_loop(step_fn, global_step)
             loop_fit.check_fits_loop(graph, [g for g in step_graphs if g is not graph])
             carried = loop.outputs.pop("carried")
             spec = specs[0]
@@ -219,7 +218,7 @@ def _build(ctx: EngineContext, input_fn, warm_start: bool, in_loop: bool, hooks=
             ]
             spec = specs[0]
             host_call = _call_host_fn(spec, host) if host else None
-            loop = build_step_outputs(train_op, loss, global_step, summaries, host_call)
+            loop = build_per_step_loop(train_op, loss, global_step, summaries, host_call)
             hook_outputs = {}
         init_ops = list(replication.init_ops())
         # tf.summary writers created in graph mode (host_call's, or model_fn's at the top level)

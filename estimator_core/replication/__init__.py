@@ -9,6 +9,8 @@ of this package, one per kind of replication, with batch splitting and padding i
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import tensorflow as tf
 
 from estimator_core.mode_keys import ModeKeys
@@ -23,6 +25,7 @@ v1 = tf.compat.v1
 __all__ = [
     "CallModelFn",
     "OneDevice",
+    "Replication",
     "Replicated",
     "TPUReplicated",
     "multi_worker",
@@ -31,6 +34,28 @@ __all__ = [
     "replication_for_mode",
     "shard_batch",
 ]
+
+
+class Replication(Protocol):
+    """Where model_fn runs, as every kind here offers it (OneDevice documents each member)."""
+
+    num_replicas: int
+    num_local: int  # replicas this host feeds
+    session_target: str
+
+    def session_config(self, config: v1.ConfigProto) -> v1.ConfigProto: ...
+
+    def scope(self): ...
+
+    def loop_building(self): ...
+
+    def init_ops(self) -> list: ...
+
+    def train_step(self, get_next, call: CallModelFn, dep, host_fn=...) -> tuple: ...
+
+    def eval_step(self, features, labels, call: CallModelFn, gather_fn) -> tuple: ...
+
+    def predict_step(self, features, call: CallModelFn) -> tuple: ...
 
 
 def _rebuild_in_graph(strategy):
@@ -44,7 +69,7 @@ def _rebuild_in_graph(strategy):
     return strategy
 
 
-def replication_for(strategy, batch_axis, per_host_input: bool, target: str = ""):
+def replication_for(strategy, batch_axis, per_host_input: bool, target: str = "") -> Replication:
     """OneDevice when no strategy is configured, else Replicated over a graph-mode copy of it."""
     if strategy is None:
         return OneDevice()
@@ -56,7 +81,7 @@ def replication_for(strategy, batch_axis, per_host_input: bool, target: str = ""
     )
 
 
-def replication_for_mode(ctx, mode: str, base_config: v1.ConfigProto | None = None):
+def replication_for_mode(ctx, mode: str, base_config: v1.ConfigProto | None = None) -> Replication:
     """Where `mode` runs for this estimator: TPU cores, the TF_CONFIG workers, a strategy's
     replicas, or one device. Call inside the graph being built."""
     # Per-shard input is a training option; eval/predict always split a host batch.

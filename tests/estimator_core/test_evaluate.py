@@ -21,7 +21,7 @@ def numpy_eval(est, x, y):
 
 
 def test_argument_errors(tmp_path, trained):
-    with pytest.raises(ValueError, match="steps > 0"):
+    with pytest.raises(ValueError, match="steps must be a positive int"):
         estimator(trained).evaluate(finite_input_fn(), steps=0)
     with pytest.raises(ValueError, match="could not find a trained model"):
         estimator(tmp_path).evaluate(finite_input_fn())

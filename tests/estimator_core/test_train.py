@@ -40,7 +40,7 @@ def test_steps_and_max_steps_arguments(tmp_path):
     with pytest.raises(ValueError, match="both steps and max_steps"):
         est.train(train_input_fn(), steps=1, max_steps=1)
     for kwargs in ({"steps": 0}, {"max_steps": -1}):
-        with pytest.raises(ValueError, match="> 0"):
+        with pytest.raises(ValueError, match="must be a positive int"):
             est.train(train_input_fn(), **kwargs)
 
 
@@ -64,7 +64,7 @@ def test_numpy_step_counts_are_taken_as_ints(tmp_path):
     est.train(train_input_fn(), steps=np.int32(2))
     assert est.get_variable_value("global_step") == 5
     assert est.evaluate(finite_input_fn(), steps=np.int64(1))["global_step"] == 5
-    with pytest.raises(ValueError, match="max_steps must be an int, got 2.5"):
+    with pytest.raises(ValueError, match="max_steps must be a positive int or None, got 2.5"):
         est.train(train_input_fn(), max_steps=2.5)
 
 
