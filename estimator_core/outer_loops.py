@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import tensorflow as tf
 
 from estimator_core import checkpoints
+from estimator_core.checks import positive_int
 from estimator_core.exporters import Exporter
 
 log = logging.getLogger("estimator_core")
@@ -28,8 +29,8 @@ class TrainSpec:
     hooks: Sequence = ()
 
     def __post_init__(self):
-        if self.max_steps is not None and self.max_steps <= 0:
-            raise ValueError(f"TrainSpec.max_steps must be > 0, got {self.max_steps}")
+        max_steps = positive_int("TrainSpec.max_steps", self.max_steps, optional=True)
+        object.__setattr__(self, "max_steps", max_steps)  # a NumPy integer made a Python int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,8 +52,7 @@ class EvalSpec:
     throttle_secs: float = 600
 
     def __post_init__(self):
-        if self.steps is not None and self.steps <= 0:
-            raise ValueError(f"EvalSpec.steps must be > 0 or None, got {self.steps}")
+        object.__setattr__(self, "steps", positive_int("EvalSpec.steps", self.steps, optional=True))
         if self.start_delay_secs < 0:
             raise ValueError(f"EvalSpec.start_delay_secs must be >= 0, got {self.start_delay_secs}")
         if self.throttle_secs < 0:
@@ -191,8 +191,7 @@ def train_and_evaluate(
     Returns:
         (last evaluation result, every export path written).
     """
-    if eval_every_steps is not None and eval_every_steps <= 0:
-        raise ValueError(f"eval_every_steps must be > 0, got {eval_every_steps}")
+    eval_every_steps = positive_int("eval_every_steps", eval_every_steps, optional=True)
     config = estimator.config
     if not config.is_chief:
         log.info("not the chief: training only (the chief evaluates and exports)")

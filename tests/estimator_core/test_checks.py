@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from estimator_core import RunConfig, TPUConfig
+from estimator_core import EvalSpec, RunConfig, TPUConfig, TrainSpec
 from estimator_core.checks import duration_secs, non_negative_int, positive_int
 from estimator_core.exporters import BestExporter, LatestExporter
 
@@ -74,3 +74,12 @@ def test_estimator_takes_numpy_batch_sizes_and_steps(tmp_path):
     est.train(train_input_fn(), steps=np.int64(2))
     est.train(train_input_fn(), max_steps=np.int64(4))
     assert est.get_variable_value("global_step") == 4
+
+
+def test_train_and_eval_specs_take_numpy_integers():
+    assert TrainSpec(train_input_fn(), max_steps=np.int64(10)).max_steps == 10
+    assert type(EvalSpec(train_input_fn(), steps=np.int32(3)).steps) is int
+    with pytest.raises(ValueError, match="TrainSpec.max_steps must be a positive int or None"):
+        TrainSpec(train_input_fn(), max_steps=0)
+    with pytest.raises(ValueError, match="EvalSpec.steps must be a positive int or None, got 1.5"):
+        EvalSpec(train_input_fn(), steps=1.5)
