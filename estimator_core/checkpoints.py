@@ -22,6 +22,7 @@ def new_saver(config) -> v1.train.Saver:
     return v1.train.Saver(
         sharded=True,
         max_to_keep=config.keep_checkpoint_max,
+        keep_checkpoint_every_n_hours=config.keep_checkpoint_every_n_hours,
         save_relative_paths=True,
     )
 

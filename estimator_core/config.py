@@ -43,6 +43,12 @@ _IGNORED_FIELDS = {
     "RunConfig": {
         "evaluation_master": "evaluation runs in the calling process, on the same target as "
         "training (master / cluster)",
+        "protocol": "worker servers use TensorFlow's default protocol",
+        "experimental_max_worker_delay_secs": "workers start together (collective all-reduce "
+        "needs every worker from the first step)",
+        "session_creation_timeout_secs": "sessions are created in the calling process without "
+        "waiting for a chief",
+        "checkpoint_save_graph_def": "checkpoints are saved without a graph.pbtxt",
     },
 }
 _replacing = threading.local()
@@ -181,6 +187,13 @@ class RunConfig:
     train_distribute: Any = None
     eval_distribute: Any = None
     loop_timeout_secs: float | None = None
+    # The original Estimator's RunConfig fields: the first two apply, the others warn once.
+    keep_checkpoint_every_n_hours: float = 10000
+    device_fn: Any = None
+    protocol: str | None = None
+    experimental_max_worker_delay_secs: int | None = None
+    session_creation_timeout_secs: int = 7200
+    checkpoint_save_graph_def: bool = True
 
     def __post_init__(self):
         if not isinstance(self.tpu_config, TPUConfig):

@@ -83,7 +83,8 @@ def mode_graph(
     """Opens a new graph (the run's seed) as the default, with the replication that
     `replication_for_mode` picks for `mode` and the global step created in its scope."""
     graph = new_graph(ctx.config.tf_random_seed)
-    with graph.as_default():
+    # RunConfig.device_fn places every op of the graph, as the original's did.
+    with graph.as_default(), graph.device(ctx.config.device_fn):
         replication = replication_for_mode(ctx, mode, base_config)
         with replication.scope():
             global_step = create_global_step()

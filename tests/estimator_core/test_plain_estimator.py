@@ -98,3 +98,25 @@ def test_config_is_optional_and_distribution_is_referred_to_tpu_estimator(tmp_pa
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     with pytest.raises(ValueError, match="TPUEstimator"):
         Estimator(lambda features: None, config=RunConfig(train_distribute=strategy))
+
+
+def test_run_config_takes_the_original_estimators_fields(tmp_path, caplog):
+    placed = []
+
+    def device_fn(op):
+        placed.append(op.name)
+        return "/cpu:0"
+
+    config = RunConfig(
+        model_dir=str(tmp_path),
+        keep_checkpoint_every_n_hours=1,
+        device_fn=device_fn,
+        protocol="grpc",
+        session_creation_timeout_secs=60,
+        checkpoint_save_graph_def=False,
+    )
+    assert "argument 'protocol' is ignored" in caplog.text
+    est = Estimator(case.make_model_fn(case.engine_api(), {}), config=config)
+    est.train(case.train_input_fn, steps=1)
+    assert "global_step" in placed and "hidden/kernel" in placed
+    assert est.get_variable_value("global_step") == 1
