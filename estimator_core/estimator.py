@@ -259,6 +259,10 @@ class Estimator:
     def latest_checkpoint(self) -> str | None:
         return checkpoints.latest_checkpoint(self.model_dir)
 
+    def eval_dir(self, name: str | None = None) -> str:
+        """Where evaluate(name=name) writes its summaries: model_dir/eval or eval_<name>."""
+        return evaluation.eval_dir(self.model_dir, name)
+
 
 def __getattr__(name: str):
     # `estimator.TPUEstimator`, where it lived before it moved beside its TPU pieces.

@@ -73,6 +73,7 @@ def test_user_functions_take_any_subset_of_their_arguments(tmp_path):
     assert seen["config"].model_dir == str(tmp_path)
     assert est.get_variable_value("global_step") == 2
     assert est.latest_checkpoint().endswith("model.ckpt-2")
+    assert est.eval_dir("dev") == os.path.join(str(tmp_path), "eval_dev")
 
 
 def test_in_graph_loop_is_an_opt_in_with_the_same_numbers(tmp_path):
