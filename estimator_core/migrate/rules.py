@@ -301,6 +301,16 @@ RULES: dict[str, Rename | Manual] = {
         "tf.contrib.layers is gone; only layer_norm has a drop-in here",
         "use tf.compat.v1.layers / tf.compat.v1.initializers / keras equivalents of this name",
     ),
+    **{
+        f"tensorflow.contrib.metrics.{name}": Rename(f"estimator_core.compat.metrics.{name}")
+        for name in ("streaming_concat", "streaming_pearson_correlation")
+    },
+    "tensorflow.contrib.metrics": Manual(
+        "tf.contrib.metrics is gone; only streaming_concat and streaming_pearson_correlation "
+        "have drop-ins here",
+        "use the tf.compat.v1.metrics function of the same meaning (streaming_auc -> auc, "
+        "streaming_mean -> mean, streaming_accuracy -> accuracy, ...)",
+    ),
     "tensorflow.contrib.data": Rename("tensorflow.data.experimental"),
     "tensorflow.contrib.cluster_resolver": Rename("tensorflow.distribute.cluster_resolver"),
     "tensorflow.contrib.summary": Rename("tensorflow.compat.v2.summary"),

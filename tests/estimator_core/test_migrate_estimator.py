@@ -207,17 +207,38 @@ def test_every_use_of_an_aliased_contrib_module_is_listed():
     result = migrate(
         """
         import tensorflow as tf
-        from tensorflow.contrib import metrics as contrib_metrics
-        def metric_fn(x, y):
-            a = contrib_metrics.streaming_pearson_correlation(x, y)
-            b = contrib_metrics.streaming_concat(x)
+        from tensorflow.contrib import image as contrib_image
+        def augment(x):
+            a = contrib_image.rotate(x, 0.5)
+            b = contrib_image.translate(x, [1, 2])
             return a, b
         """
     )
     by_line = {p.line: p for p in result.manual}
     assert sorted(by_line) == [2, 4, 5]
-    assert "streaming_pearson_correlation" in by_line[4].reason
-    assert "tensorflow.contrib.metrics.streaming_concat" in by_line[5].reason
+    assert "contrib_image.rotate" in by_line[4].reason
+    assert "tensorflow.contrib.image.translate" in by_line[5].reason
+
+
+def test_albert_s_aliased_contrib_metrics_convert_to_the_compat_ones():
+    result = migrate(
+        """
+        import tensorflow as tf
+        from tensorflow.contrib import metrics as contrib_metrics
+        def metric_fn(x, y, w):
+            a = contrib_metrics.streaming_pearson_correlation(x, y, weights=w)
+            b = contrib_metrics.streaming_concat(x)
+            c = contrib_metrics.streaming_auc(x, y)
+            return a, b, c
+        """
+    )
+    assert "a = estimator_core.compat.metrics.streaming_pearson_correlation(x, y, " in (
+        result.migrated
+    )
+    assert "b = estimator_core.compat.metrics.streaming_concat(x)" in result.migrated
+    by_line = {p.line: p for p in result.manual}
+    assert sorted(by_line) == [2, 6]  # the import stays for the one use left, which is named
+    assert "streaming_auc" in by_line[6].reason and "tf.compat.v1.metrics" in by_line[6].fix
 
 
 def test_check_model_follows_the_same_rules(tmp_path, capsys):
