@@ -1,11 +1,14 @@
 """A relative model_dir resumes, evaluates and falls back exactly as an absolute one does."""
 
 import glob
+import os
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
 from estimator_core import RunConfig, TPUConfig, TPUEstimator, checkpoints
+from estimator_core.export import build_raw_serving_input_receiver_fn
 from estimator_core.model_dir_lock import LOCK_FILE, ModelDirLock
 
 from .fakes import estimator, finite_input_fn, linear_model_fn, train_input_fn
@@ -68,3 +71,21 @@ def test_model_dir_lock_of_a_relative_dir_is_released_after_a_chdir(in_tmp, monk
     with lock:
         monkeypatch.chdir(in_tmp / "elsewhere")  # e.g. a hook that changes directory
     assert not (in_tmp / "m" / LOCK_FILE).exists()
+
+
+def test_relative_and_absolute_model_dirs_give_the_same_results(in_tmp):
+    raw = build_raw_serving_input_receiver_fn({"x": tf.TensorSpec([None, 4], tf.float32)})
+    results = {}
+    for model_dir in ("rel", str(in_tmp / "abs")):
+        est = estimator(model_dir, iterations=2, save_checkpoints_steps=2)
+        est.train(train_input_fn(), max_steps=2)
+        est = estimator(model_dir, iterations=2, save_checkpoints_steps=2)
+        est.train(train_input_fn(), max_steps=4)
+        predictions = [p["logits"] for p in est.predict(finite_input_fn(labels=False))]
+        export = est.export_saved_model(os.path.join(model_dir, "export"), raw)
+        results[model_dir] = (est.evaluate(finite_input_fn()), predictions, export)
+    (rel_eval, rel_pred, rel_export), (abs_eval, abs_pred, abs_export) = results.values()
+    assert rel_eval["global_step"] == abs_eval["global_step"] == 4
+    assert rel_eval["loss"] == pytest.approx(abs_eval["loss"], abs=1e-7)
+    np.testing.assert_allclose(rel_pred, abs_pred, atol=1e-7)
+    assert os.path.isdir(rel_export) and os.path.isdir(abs_export)
