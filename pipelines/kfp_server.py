@@ -117,7 +117,12 @@ class Server:
                 f"{doing}: the KFP API at {self.host} answered HTTP {e.status} {e.reason}"
                 f"{_message(e.body)}{hint}"
             ) from None
-        except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as e:
+        except TimeoutError:  # kfp.Client's health check, retried 5 times, never answered 200
+            raise ServerError(
+                f"{doing}: the KFP API at {self.host} failed its health check (/apis/v2beta1/"
+                f"healthz); check the endpoint, and if it needs a login, {AUTH_HELP}"
+            ) from None
+        except (urllib3.exceptions.HTTPError, ConnectionError) as e:
             reason = getattr(e, "reason", None) or e
             raise ServerError(
                 f"{doing}: cannot reach the KFP API at {self.host}: {type(reason).__name__}"

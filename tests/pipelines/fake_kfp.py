@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlparse
 
 
 class FakeKfp:
-    """Records every call (method, path[, body, headers]); `reject[suffix] = (status, message)`
-    answers a POST to a path ending in suffix with that error, `drop` (a set of suffixes)
-    closes the connection on such a POST without answering."""
+    """Records every call (method, path[, body]) and its headers; `reject[suffix] = (status,
+    message)` answers a GET or POST to a path ending in suffix with that error, `drop` (a set
+    of suffixes) closes the connection on such a POST without answering."""
 
     def __init__(self):
         self.calls = []
@@ -47,6 +47,9 @@ class FakeKfp:
                 url = urlparse(self.path)
                 fake.calls.append(("GET", url.path))
                 fake.headers.append({k.lower(): v for k, v in self.headers.items()})
+                for suffix, (status, message) in fake.reject.items():
+                    if url.path.endswith(suffix):
+                        return self._reply({"error": message, "message": message}, status)
                 if url.path.endswith("/healthz"):
                     return self._reply({"multi_user": False})
                 if url.path.endswith("/experiments"):

@@ -124,6 +124,18 @@ def test_a_refused_token_says_how_to_authenticate(kfp_api, capsys):
     assert not kfp_api.runs
 
 
+def test_a_server_failing_its_health_check_names_it_and_how_to_log_in(kfp_api, capsys, monkeypatch):
+    import kfp.client.client
+
+    # kfp.Client retries the health check 5 times, 5 s apart: no need to wait here.
+    monkeypatch.setattr(kfp.client.client.time, "sleep", lambda seconds: None)
+    kfp_api.reject["/healthz"] = (401, "Unauthorized")
+    assert submit(kfp_api.host, "--param", "input_pattern=x") == 1
+    err = capsys.readouterr().err
+    assert f"the KFP API at {kfp_api.host} failed its health check" in err
+    assert "--token-file" in err and not kfp_api.runs
+
+
 def test_an_unreachable_server_is_named(capsys):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
