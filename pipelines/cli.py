@@ -44,14 +44,14 @@ EXAMPLES = (
   tpuest pipeline compile -o pipeline.yaml
   tpuest pipeline compile -o pipeline.yaml --trainer-gpus 1 --trainer-gpu-type nvidia-l4
   tpuest pipeline compile -o pipeline.yaml --trainer-tpu tpu-v5-lite-podslice \\
-      --trainer-tpu-topology 2x4 --param use_tpu=true --resources trainer:cpu=8,memory=32Gi
+      --trainer-tpu-topology 2x4 --use-tpu --resources trainer:cpu=8,memory=32Gi
   tpuest pipeline compile-components
   tpuest pipeline run --local --input 'data/*.csv' --root runs/
   tpuest pipeline run --local --input 'data/*.csv' --root runs/ --every 6h
   tpuest pipeline run --local --input 'data/*.csv' --root runs/ --cron '0 */6 * * *'
   tpuest pipeline runs --root runs/
   tpuest pipeline submit --host http://kfp:8888 --experiment penguins \\
-      --param input_pattern='gs://bucket/data/*.csv'
+      --input 'gs://bucket/data/*.csv' --train-steps 2000 --token-file ~/.kfp-token
   tpuest pipeline schedule --host http://kfp:8888 --experiment penguins --cron '0 0 */6 * * *' \\
       --param input_pattern='gs://bucket/data/*.csv'
 
