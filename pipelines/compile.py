@@ -32,6 +32,9 @@ def compile_pipeline(
         run_parameters: the values a run will pass (submit, schedule): checked against
             `hardware` with the defaults, not compiled in.
 
+    A checkpoint_dir known here (a default or a run's value) reaches the trainer as
+    checkpoint_dir/<KFP run id>: one directory per run, shared by its retries.
+
     Raises:
         ValueError: a default that is not a pipeline parameter, or hardware that contradicts
             the parameters (a TPU slice without use_tpu, num_shards not its chips).
