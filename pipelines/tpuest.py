@@ -23,10 +23,9 @@ SUBCOMMANDS = {
     "check-model": "estimator_core.check_model",
     "migrate": "estimator_core.migrate.cli",
 }
-# Subcommands that never import TensorFlow (Beam-only prepare).
+# Subcommands that never import TensorFlow (Beam-only prepare). The others import it after
+# their arguments are parsed: `--help` and usage errors never load it.
 WITHOUT_TENSORFLOW = {"prepare"}
-# Subcommands that import TensorFlow only to run: their --help and argument errors stay fast.
-TENSORFLOW_TO_RUN = {"check-model", "migrate"}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -81,12 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _setup_environment(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    if command not in WITHOUT_TENSORFLOW | TENSORFLOW_TO_RUN:
-        quiet.import_tensorflow()
     parser = build_parser(command)
     args = parser.parse_args(argv)
-    if command in TENSORFLOW_TO_RUN:
-        quiet.import_tensorflow()
+    if command not in WITHOUT_TENSORFLOW:
+        quiet.import_tensorflow()  # before the command's code loads it with its chatter
     _setup_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
