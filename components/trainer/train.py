@@ -188,6 +188,15 @@ def _train(estimator: TPUEstimator, input_fn, examples_dir: str, args: TrainerAr
             f"{_dims(mismatch['here'])} here but {_dims(mismatch['there'])} in the checkpoint; "
             "warm start needs the same architecture (or --params that keep it)"
         ) from e
+    except tf.errors.DeadlineExceededError as e:
+        if args.loop_timeout_secs is None:
+            raise
+        raise RuntimeError(
+            f"a host loop of {args.iterations_per_loop} step(s) ran longer than "
+            f"loop_timeout_secs {args.loop_timeout_secs:g}: the training input of "
+            f"{examples_dir} yields nothing (a filter that drops every row, a stalled read) "
+            "or a step hangs; no checkpoint was saved for the unfinished loop"
+        ) from e
     except tf.errors.DataLossError as e:
         # tf.data does not say which file is damaged: find it, and name it.
         from components.data import check_tfrecords
