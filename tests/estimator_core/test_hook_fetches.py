@@ -67,3 +67,14 @@ def test_loop_and_per_step_hooks_see_the_same_values(tmp_path):
     for a, b in zip(in_loop, per_step, strict=True):
         np.testing.assert_allclose(a["logits"], b["logits"], atol=1e-6)
         assert a["loss"] == pytest.approx(b["loss"], abs=1e-6)
+
+
+def test_hook_fetches_model_fn_tensors_on_mirrored_replicas(tmp_path):
+    from .test_replication import make
+
+    record = []
+    est = make(tmp_path, replicas=2, batch=8, model_fn=recording_model_fn(record), iterations=3)
+    est.train(train_input_fn(), steps=6)
+    # The first replica's tensors, at each loop's last step.
+    assert [int(r["step"]) for r in record] == [2, 5]
+    assert all(r["logits"].shape == (4, 3) for r in record)
