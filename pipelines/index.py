@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 
 from components import files
 
@@ -16,8 +17,9 @@ class RunRecord:
 
     run_id: str
     started: str
-    parameters: dict
+    parameters: dict  # secret-looking Beam flags hidden (pipelines/redact.py)
     status: str = "running"
+    runner: str = "subprocess"  # where the steps ran: "subprocess" or "docker"
     finished: str | None = None
     metrics: dict = dataclasses.field(default_factory=dict)
     blessed: bool | None = None
@@ -29,6 +31,7 @@ class RunRecord:
     report: str | None = None
     log: str | None = None  # everything kfp.local and the tasks printed
     error: str | None = None
+    extra: dict = dataclasses.field(default_factory=dict)  # keys a newer version wrote
 
 
 def record_judgement(record: RunRecord, evaluation, blessing) -> None:
@@ -40,12 +43,33 @@ def record_judgement(record: RunRecord, evaluation, blessing) -> None:
     record.blessing_reason = blessing.metadata.get("reason")
 
 
+_FIELDS = {f.name for f in dataclasses.fields(RunRecord)} - {"extra"}
+_REQUIRED = {"run_id", "started", "parameters"}
+
+
 def load(root: str) -> list[RunRecord]:
+    """The root's records, oldest first. Keys this version does not know (a newer version's)
+    are kept in `extra` and written back.
+
+    Raises:
+        ValueError: the file is not JSON, not a list of records, or a record lacks a
+            required key (the message names the file, the record and the key).
+    """
     path = os.path.join(root, INDEX_FILE)
-    try:
-        return [RunRecord(**r) for r in files.read_json(path, default=[])]
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"{path} is not a run index: {e}") from e
+    data = files.read_json(path, default=[])
+    if not isinstance(data, list):
+        raise ValueError(f"{path} is not a run index: a list of records expected")
+    records = []
+    for number, raw in enumerate(data, start=1):
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path}: record {number} is not a JSON object")
+        missing = sorted(_REQUIRED - set(raw))
+        if missing:
+            raise ValueError(f"{path}: record {number} lacks {missing}")
+        known = {k: v for k, v in raw.items() if k in _FIELDS}
+        extra = {k: v for k, v in raw.items() if k not in _FIELDS}
+        records.append(RunRecord(**known, extra=extra))
+    return records
 
 
 def mark_dead_runs(root: str) -> list[RunRecord]:
@@ -63,10 +87,20 @@ def mark_dead_runs(root: str) -> list[RunRecord]:
 
 
 def save(root: str, records: list[RunRecord]) -> None:
-    """Writes the whole index to a temporary file and renames it over the old one."""
-    files.write_json_atomic(
-        os.path.join(root, INDEX_FILE), [dataclasses.asdict(r) for r in records]
-    )
+    """Writes the whole index to a private temporary file (mode 0600: parameters may name
+    buckets and hosts) and renames it over the old one."""
+    rows = []
+    for record in records:
+        row = dataclasses.asdict(record)
+        rows.append({**row.pop("extra"), **row})
+    fd, temp = tempfile.mkstemp(dir=root, prefix=f".{INDEX_FILE}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(files.to_json(rows))
+        os.replace(temp, os.path.join(root, INDEX_FILE))
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
 
 
 def upsert(root: str, record: RunRecord) -> None:

@@ -11,7 +11,7 @@ import shutil
 
 from estimator_core.model_dir_lock import ModelDirLock
 from pipelines import index as index_lib
-from pipelines import kfp_local_fixes, task_log
+from pipelines import kfp_local_fixes, redact, task_log
 from pipelines import report as report_lib
 
 log = logging.getLogger("tpuest.pipeline")
@@ -159,7 +159,16 @@ def run_local(
         }
         tmp = os.path.join(root, "tmp", run_id)  # kfp.local leaves a temp dir per task
         previous_tmp = os.environ.get("TMPDIR")
-        record = index_lib.RunRecord(run_id=run_id, started=_now(), parameters=parameters)
+        secrets = redact.secret_values(parameters.get("beam_options") or "")
+        record = index_lib.RunRecord(
+            run_id=run_id,
+            started=_now(),
+            parameters={  # what is saved; the steps get the real values
+                **parameters,
+                "beam_options": redact.hide(parameters.get("beam_options") or "", secrets),
+            },
+            runner=runner,
+        )
         record.log = os.path.join(root, "logs", f"{run_id}.log")
         os.makedirs(os.path.dirname(record.log), exist_ok=True)
         index_lib.upsert(root, record)
@@ -187,7 +196,7 @@ def run_local(
             )
             log.info("run %s: task output goes to %s", run_id, record.log)
             with (
-                task_log.captured(record.log) as output,
+                task_log.captured(record.log, secrets=secrets) as output,
                 kfp_local_fixes.applied(docker_run=docker_run),
             ):
                 try:
@@ -207,7 +216,7 @@ def run_local(
         except BaseException as e:
             record.status = "failed"
             record.error = str(e) if isinstance(e, StepFailedError) else f"{type(e).__name__}: {e}"
-            record.error = task_log.plain(record.error)
+            record.error = redact.hide(task_log.plain(record.error), secrets)
             if os.path.exists(record.log):
                 log.error(
                     "run %s failed; the end of %s:\n%s",

@@ -31,16 +31,33 @@ NextDelay = Callable[[float | None], float]
 ABORT_GRACE_SECS = 30.0
 
 
+# Bounds of --every: a shorter interval starts each run as soon as the last ended (a run takes
+# longer), pushing an export each time; a longer one overflows the wait after the first run.
+MIN_EVERY_SECS = 60.0
+MAX_EVERY_SECS = 366 * 86400.0
+
+
 def parse_every(text: str) -> float:
-    """'90s' / '15m' / '6h' / '1d' -> seconds, by the engine's one duration parser."""
-    return duration_secs("interval", text)
+    """'90s' / '15m' / '6h' / '1d' -> seconds (the engine's one duration parser), between one
+    minute and 366 days.
+
+    Raises:
+        ValueError: not a duration, or out of those bounds.
+    """
+    seconds = duration_secs("interval", text)
+    if not MIN_EVERY_SECS <= seconds <= MAX_EVERY_SECS:
+        raise ValueError(
+            f"interval {text!r} must be between 1m and 366d (runs closer together would start "
+            "back to back, each pushing an export)"
+        )
+    return seconds
 
 
 def every(seconds: float) -> NextDelay:
     """The first run at once, then one every `seconds` after the previous one started (at once
     if that run took longer)."""
-    if not seconds > 0:
-        raise ValueError(f"the interval must be > 0 seconds, got {seconds}")
+    if not 0 < seconds <= MAX_EVERY_SECS:
+        raise ValueError(f"the interval must be > 0 and <= {MAX_EVERY_SECS:.0f} s, got {seconds}")
 
     def next_delay(last_started: float | None) -> float:
         if last_started is None:

@@ -16,6 +16,8 @@ import sys
 import time
 import warnings
 
+from pipelines import redact
+
 _TRACEBACK = "Traceback (most recent call last):"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _STARTED = re.compile(r"^Executing task '(?P<task>[^']+)'")
@@ -30,20 +32,22 @@ class TaskOutput(io.TextIOBase):
     """stdout during a run: everything goes to the log file; the lines of the task running now
     are kept too, so a failure can be reported with the task's own error."""
 
-    def __init__(self, log_file):
+    def __init__(self, log_file, secrets: list[str] = ()):
         super().__init__()
-        self.log_file = log_file
+        self.log_file, self.secrets = log_file, list(secrets)
         self.task: str | None = None
         self.failed: dict[str, str] = {}  # task -> its error
         self._lines: list[str] = []
         self._partial = ""
 
     def write(self, text: str) -> int:
+        written = len(text)
+        text = redact.hide(text, self.secrets)  # kfp echoes every task's parameters
         self.log_file.write(text)
         lines = (self._partial + text).split("\n")
         self._partial = lines.pop()
         self._lines.extend(lines)
-        return len(text)
+        return written
 
     def flush(self) -> None:
         self.log_file.flush()
@@ -107,15 +111,16 @@ class _Progress(logging.Filter):
 
 
 @contextlib.contextmanager
-def captured(log_path: str, stream=None):
-    """Sends stdout (kfp.local's logs and task output) to `log_path`, progress to `stream`;
-    yields the TaskOutput (its failure() names the failed task and its error)."""
+def captured(log_path: str, stream=None, secrets: list[str] = ()):
+    """Sends stdout (kfp.local's logs and task output) to `log_path` with `secrets` hidden,
+    progress to `stream`; yields the TaskOutput (its failure() names the failed task and its
+    error)."""
     root = logging.getLogger()
     with (
         open(log_path, "w", buffering=1) as log_file,
         warnings.catch_warnings(),
     ):
-        output = TaskOutput(log_file)
+        output = TaskOutput(log_file, secrets)
         warnings.filterwarnings("ignore", message=_IMAGE_WARNING, category=RuntimeWarning)
         progress = _Progress(stream if stream is not None else sys.stderr, output)
         root.addFilter(progress)

@@ -122,3 +122,42 @@ def test_cli_runs_lists_the_runs_of_a_root(tmp_path, capsys):
 def test_cli_runs_on_a_root_without_runs_says_so(tmp_path, capsys):
     assert main(["pipeline", "runs", "--root", str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip() == f"no runs under {tmp_path}"
+
+
+def test_every_is_bounded_to_one_minute_and_366_days():
+    assert parse_every("1m") == 60 and parse_every("366d") == 366 * 86400
+    for bad in ("1s", "59s", "99999999999d", "367d"):
+        try:
+            parse_every(bad)
+        except ValueError as e:
+            assert "between 1m and 366d" in str(e)
+        else:
+            raise AssertionError(bad)
+
+
+def test_a_record_with_a_key_this_version_does_not_know_loads_and_keeps_it(tmp_path):
+    record = {"run_id": "r1", "started": "t", "parameters": {}, "status": "succeeded"}
+    (tmp_path / "index.json").write_text(json.dumps([{**record, "from_a_newer_version": [1, 2]}]))
+    [loaded] = index.load(str(tmp_path))
+    assert loaded.status == "succeeded" and loaded.extra == {"from_a_newer_version": [1, 2]}
+    index.save(str(tmp_path), [loaded])
+    [saved] = json.loads((tmp_path / "index.json").read_text())
+    assert saved["from_a_newer_version"] == [1, 2] and "extra" not in saved
+
+
+def test_a_record_without_a_required_key_is_named(tmp_path):
+    (tmp_path / "index.json").write_text(json.dumps([{"run_id": "r1", "started": "t"}]))
+    try:
+        index.load(str(tmp_path))
+    except ValueError as e:
+        assert "record 1 lacks ['parameters']" in str(e) and "index.json" in str(e)
+    else:
+        raise AssertionError("loaded")
+
+
+def test_redact_finds_secret_flag_values_only():
+    from pipelines import redact
+
+    flags = "--aws_session_token tok1 --password=pw --key_column=id --s3_access_key_id=AKIA x"
+    assert redact.secret_values(flags) == ["tok1", "pw", "AKIA"]
+    assert redact.hide("a tok1 pw", ["tok1", "pw"]) == "a *** ***"

@@ -4,6 +4,7 @@ import contextlib
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -355,3 +356,88 @@ def test_sigterm_to_a_one_off_run_records_it_interrupted_and_frees_the_root(tmp_
     assert proc.returncode == 130, err
     assert index_statuses(root) == ["interrupted"]
     assert not (root / LOCK_FILE).exists() and not os.listdir(root / "tmp")
+
+
+SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
+
+
+def test_the_next_run_closes_a_dead_run_s_record_as_killed(tmp_path, monkeypatch):
+    def pipeline_that_fails(**_):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pipelines.training_pipeline, "training_pipeline", pipeline_that_fails)
+    root = tmp_path / "root"
+    root.mkdir()
+    dead = {"run_id": "20250101-000000-000000", "started": "2025-01-01T00:00:00+00:00"}
+    (root / "index.json").write_text(json.dumps([{**dead, "parameters": {}, "status": "running"}]))
+    with pytest.raises(RuntimeError):
+        run_local(penguins_csv(), str(root))
+    killed, this = json.loads((root / "index.json").read_text())
+    assert killed["run_id"] == dead["run_id"] and killed["status"] == "killed"
+    assert "without recording a status" in killed["error"]
+    assert this["status"] == "failed"
+
+
+def test_secret_beam_flags_are_hidden_in_the_index_and_the_log(tmp_path, monkeypatch):
+    def pipeline_that_echoes(**parameters):
+        print("executor input:", json.dumps(parameters))  # as kfp.local echoes a task's input
+        raise RuntimeError(f"boom {parameters['beam_options']}")
+
+    monkeypatch.setattr(pipelines.training_pipeline, "training_pipeline", pipeline_that_echoes)
+    root = tmp_path / "root"
+    flags = f"--s3_access_key_id=AKIAEXAMPLE --s3_secret_access_key={SECRET} --direct_num_workers=2"
+    with pytest.raises(RuntimeError):
+        run_local(penguins_csv(), str(root), beam_options=flags)
+    saved = (root / "index.json").read_text()
+    [record] = json.loads(saved)
+    assert SECRET not in saved and SECRET not in Path(record["log"]).read_text()
+    assert (
+        "--s3_secret_access_key=*** --direct_num_workers=2" in record["parameters"]["beam_options"]
+    )
+    assert "executor input" in Path(record["log"]).read_text()
+    assert os.stat(root / "index.json").st_mode & 0o777 == 0o600
+
+
+def test_a_module_file_that_does_not_compile_fails_before_any_step(tmp_path, monkeypatch):
+    def pipeline_never_called(**_):
+        raise AssertionError("the pipeline started")
+
+    monkeypatch.setattr(pipelines.training_pipeline, "training_pipeline", pipeline_never_called)
+    module = tmp_path / "model.py"
+    module.write_text("def model_fn(features, labels, mode:\n    pass\n")
+    with pytest.raises(SyntaxError) as raised:
+        run_local(penguins_csv(), str(tmp_path / "root"), module_file=str(module))
+    assert raised.value.filename == str(module) and raised.value.lineno == 1
+    assert not (tmp_path / "root" / "index.json").exists()
+
+
+@pytest.mark.slow
+def test_a_failing_step_fails_the_run_with_its_own_error_and_exit_1(tmp_path):
+    lines = Path(penguins_csv()).read_text().splitlines()
+    bad = tmp_path / "unlabelled.csv"  # every row without its label: prepare rejects them all
+    bad.write_text("\n".join([lines[0]] + [",".join([""] + r.split(",")[1:]) for r in lines[1:50]]))
+    ran = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.tpuest",
+            "pipeline",
+            "run",
+            "--local",
+            "--input",
+            str(bad),
+            "--root",
+            str(tmp_path / "root"),
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
+    assert ran.returncode == 1
+    # The step's own exception (its module path is the step's business).
+    assert re.search(
+        r"error: StepFailedError: step prepare failed: [\w.]*BadDataError: 49 ", ran.stderr
+    )
+    [record] = json.loads((tmp_path / "root" / "index.json").read_text())
+    assert re.match(r"step prepare failed: [\w.]*BadDataError: 49 of 49 rows", record["error"])
+    assert "\x1b[" not in record["error"]
