@@ -142,9 +142,6 @@ def run(
             home directory or a directory above them (see staging.check_output).
     """
     args = dataclasses.replace(args, **fields) if args is not None else PrepareArgs(**fields)
-    splits = args.split_fractions
-    label, split_key, max_bad_fraction = args.label, args.split_key, args.max_bad_fraction
-    max_line_bytes, input_format = args.max_line_bytes, args.input_format
     paths = inputs_lib.match_inputs(inputs)
     check_output(output_dir, paths)
     options = pipeline_options(
@@ -153,67 +150,23 @@ def run(
         direct_running_mode=args.direct_running_mode,
         input_bytes=inputs_lib.total_bytes(paths),
     )
-    heads = [
-        inputs_lib.read_head(path, inputs_lib.detect_format(path, input_format), max_line_bytes)
-        for path in paths
-    ]
-    files = [f for f, _ in heads]
-    given = Schema.load(args.schema) if isinstance(args.schema, str) else args.schema
-    given = _check_columns(files, given, label, split_key)
-    label = given.label if given is not None else label
-    inferred = given is None
-    order = files[0].header
-    used = given or _sample_tallies(heads).schema(order, label, provisional=True)
-
+    files, schema, inferred = _plan(paths, args)
     started = time.monotonic()
     tmp = staging_dir(output_dir, overwrite=args.overwrite)
     log.info("prepare: %d file(s) -> %s (staging in %s)", len(files), output_dir, tmp)
-    run_pipeline = functools.partial(
-        _run_pipeline, files, tmp, options, splits, split_key=split_key, order=order,
-        max_line_bytes=max_line_bytes, inferred=inferred,
-    )  # fmt: skip
     try:
-        run_pipeline(used)
-        final = _read_json(f"{tmp}/{artifacts.SCHEMA_FILE}")
-        if final != used.to_dict():
-            # The head of the files was not like the rest: encode everything again with the
-            # schema over every row (a rare second pass; the result is as if inferred at once).
-            log.info("prepare: types differ from the sample's (%s); preparing again", final)
-            FileSystems.delete([tmp])
-            FileSystems.mkdirs(tmp)
-            run_pipeline(Schema.from_dict(final))
-            settled = _read_json(f"{tmp}/{artifacts.SCHEMA_FILE}")
-            if settled != final:  # the tallies do not depend on the schema: a bug
-                raise RuntimeError(f"prepare: inference did not settle: {final} -> {settled}")
-        stats = _read_json(f"{tmp}/{artifacts.STATS_FILE}")
-        with FileSystems.create(
-            f"{tmp}/{artifacts.SCHEMA_PBTXT_FILE}", mime_type="text/plain"
-        ) as f:
-            f.write(schema_text(_read_json(f"{tmp}/{artifacts.SCHEMA_FILE}"), stats).encode())
+        stats = _write_examples(files, tmp, options, schema, args, inferred=inferred)
     except BaseException:
         FileSystems.delete([tmp])
         raise
-    num_rows = stats["num_rows"]
-    result = PrepareResult(
-        output_dir=output_dir,
-        counts={name: num_rows[name] for name in splits},
-        dead_letter=num_rows["dead_letter"],
-        input_rows=num_rows["input"],
-        schema_path=f"{output_dir}/{artifacts.SCHEMA_FILE}",
-        stats_path=f"{output_dir}/{artifacts.STATS_FILE}",
-        dead_letter_dir=f"{output_dir}/{artifacts.DEAD_LETTER_DIR}",
-        split_dirs={name: artifacts.split_dir(output_dir, name) for name in splits},
-        dead_letter_reasons=stats["dead_letter_reasons"],
-        mixed_columns=stats["mixed_columns"],
-        input_files=len(files),
-    )
+    result = _result(output_dir, stats, args.split_fractions, len(files))
     for name, mixed in result.mixed_columns.items():
         log.warning("prepare: column %s", mixed_message(name, mixed))
-    if result.bad_fraction > max_bad_fraction:
+    if result.bad_fraction > args.max_bad_fraction:
         raise BadDataError(
             f"{result.dead_letter} of {result.input_rows} rows rejected (fraction "
-            f"{result.bad_fraction:.4f} > max_bad_fraction {max_bad_fraction}); see the reasons "
-            f"in {tmp}/{artifacts.DEAD_LETTER_DIR} (nothing was written to {output_dir})"
+            f"{result.bad_fraction:.4f} > max_bad_fraction {args.max_bad_fraction}); see the "
+            f"reasons in {tmp}/{artifacts.DEAD_LETTER_DIR} (nothing was written to {output_dir})"
         )
     commit(tmp, output_dir)
     result = dataclasses.replace(result, seconds=time.monotonic() - started)
@@ -226,6 +179,67 @@ def run(
         output_dir,
     )
     return result
+
+
+def _plan(paths: list[str], args: PrepareArgs) -> tuple[list, Schema, bool]:
+    """(input files, the schema to encode with, whether it is inferred) from the files' heads.
+
+    An inferred schema is provisional: from the sampled head rows of every file.
+    """
+    heads = [
+        inputs_lib.read_head(
+            path, inputs_lib.detect_format(path, args.input_format), args.max_line_bytes
+        )
+        for path in paths
+    ]
+    files = [f for f, _ in heads]
+    given = Schema.load(args.schema) if isinstance(args.schema, str) else args.schema
+    given = _check_columns(files, given, args.label, args.split_key)
+    if given is not None:
+        return files, given, False
+    provisional = _sample_tallies(heads).schema(files[0].header, args.label, provisional=True)
+    return files, provisional, True
+
+
+def _write_examples(files, tmp: str, options, schema: Schema, args: PrepareArgs, *, inferred):
+    """Runs the Beam pipeline into `tmp` (twice in the rare case inference moves); its stats."""
+    run_pipeline = functools.partial(
+        _run_pipeline, files, tmp, options, args.split_fractions, split_key=args.split_key,
+        order=files[0].header, max_line_bytes=args.max_line_bytes, inferred=inferred,
+    )  # fmt: skip
+    run_pipeline(schema)
+    final = _read_json(f"{tmp}/{artifacts.SCHEMA_FILE}")
+    if final != schema.to_dict():
+        # The head of the files was not like the rest: encode everything again with the
+        # schema over every row (a rare second pass; the result is as if inferred at once).
+        log.info("prepare: types differ from the sample's (%s); preparing again", final)
+        FileSystems.delete([tmp])
+        FileSystems.mkdirs(tmp)
+        run_pipeline(Schema.from_dict(final))
+        settled = _read_json(f"{tmp}/{artifacts.SCHEMA_FILE}")
+        if settled != final:  # the tallies do not depend on the schema: a bug
+            raise RuntimeError(f"prepare: inference did not settle: {final} -> {settled}")
+    stats = _read_json(f"{tmp}/{artifacts.STATS_FILE}")
+    with FileSystems.create(f"{tmp}/{artifacts.SCHEMA_PBTXT_FILE}", mime_type="text/plain") as f:
+        f.write(schema_text(final, stats).encode())
+    return stats
+
+
+def _result(output_dir: str, stats: dict, splits: dict, input_files: int) -> PrepareResult:
+    num_rows = stats["num_rows"]
+    return PrepareResult(
+        output_dir=output_dir,
+        counts={name: num_rows[name] for name in splits},
+        dead_letter=num_rows["dead_letter"],
+        input_rows=num_rows["input"],
+        schema_path=f"{output_dir}/{artifacts.SCHEMA_FILE}",
+        stats_path=f"{output_dir}/{artifacts.STATS_FILE}",
+        dead_letter_dir=f"{output_dir}/{artifacts.DEAD_LETTER_DIR}",
+        split_dirs={name: artifacts.split_dir(output_dir, name) for name in splits},
+        dead_letter_reasons=stats["dead_letter_reasons"],
+        mixed_columns=stats["mixed_columns"],
+        input_files=input_files,
+    )
 
 
 def _check_columns(files, schema: Schema | None, label, split_key) -> Schema | None:
