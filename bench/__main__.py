@@ -52,9 +52,19 @@ def _plot(train: dict, path: str) -> None:
 
 
 def _results_md(
-    train, evalpred, memory, replicas, round_times, penguins, pipeline, prep, fallback
+    train,
+    evalpred,
+    memory,
+    replicas,
+    round_times,
+    penguins,
+    pipeline,
+    prep,
+    fallback,
+    estimator,
+    clients,
 ) -> str:
-    from bench import fallback_throughput
+    from bench import client_parity, estimator_throughput, fallback_throughput
 
     lines = [
         "# Benchmark results",
@@ -93,6 +103,8 @@ def _results_md(
         )
         lines += ["", f"Host-loop overhead at iterations_per_loop=100 (vs 1000): {overhead:.1%}."]
     lines += ["", *fallback_throughput.results_lines(fallback)]
+    lines += ["", *estimator_throughput.results_lines(estimator)]
+    lines += ["", *client_parity.results_lines(clients)]
     engine_secs = round_times["engine (persistent graphs)"]
     lines += [
         "",
@@ -196,8 +208,17 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--legacy-python", help="a Python with tensorflow-estimator 2.15 (bench/legacy_peer.py)"
     )
+    parser.add_argument(
+        "--tpu-models",
+        help="a tensorflow/tpu models/ checkout: time its ResNet and EfficientNet scripts against "
+        "the original (needs --legacy-python)",
+    )
     args = parser.parse_args(argv)
+    if args.tpu_models and not args.legacy_python:
+        parser.error("--tpu-models needs --legacy-python (the original side of each script)")
     from bench import (
+        client_parity,
+        estimator_throughput,
         eval_predict,
         fallback_throughput,
         memory,
@@ -231,6 +252,15 @@ def main(argv=None) -> int:
         ["--steps", "300" if args.quick else "1000", "--repeats", repeats, *legacy]
     )
     round_times = rounds.main(legacy)
+    estimator = estimator_throughput.main(
+        ["--steps", steps, "--repeats", repeats, "--rounds", "3" if args.quick else "10", *legacy]
+    )
+    clients = [
+        client_parity.compare(
+            client, args.tpu_models, args.legacy_python, f"/tmp/tpuest-bench-clients/{client}"
+        )
+        for client in (client_parity.SCRIPT_CLIENTS if args.tpu_models else ())
+    ]
     # A call takes ~0.1 s and its time varies ~2x from call to call: more repeats than training.
     evalpred = eval_predict.main(
         ["--examples", "4096" if args.quick else "16384", "--repeats", "1" if args.quick else "9"]
@@ -262,7 +292,17 @@ def main(argv=None) -> int:
         with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
             f.write(
                 _results_md(
-                    train, evalpred, mem, replicas, round_times, penguins, pipeline, prep, fallback
+                    train,
+                    evalpred,
+                    mem,
+                    replicas,
+                    round_times,
+                    penguins,
+                    pipeline,
+                    prep,
+                    fallback,
+                    estimator,
+                    clients,
                 )
             )
         print(f"wrote {os.path.join(HERE, 'RESULTS.md')}")

@@ -18,7 +18,8 @@ def measure(python: str, steps: int = 1000, rounds: int = 10, variant: str = "fi
     """Runs this file under the legacy `python` and returns its measurements.
 
     `variant="fallback"` gives the MLP's variables initial values computed in model_fn
-    (`tf.Variable(initializer(shape))`), the form the engine trains outside its in-graph loop.
+    (`tf.Variable(initializer(shape))`), the form the engine trains outside its in-graph loop;
+    `variant="estimator"` trains the MLP with the plain `tf.estimator.Estimator` instead.
     """
     proc = subprocess.run(
         [python, __file__, str(steps), str(rounds), variant],
@@ -63,18 +64,29 @@ def _run(steps: int, rounds: int, variant: str = "fits") -> dict:  # under Tenso
         def metric_fn(labels, logits):
             return {"acc": v1.metrics.accuracy(labels, tf.argmax(logits, 1))}
 
+        if variant == "estimator":
+            metrics = metric_fn(labels, logits)
+            return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=op, eval_metric_ops=metrics)
         return tpu.TPUEstimatorSpec(
             mode, loss=loss, train_op=op, eval_metrics=(metric_fn, [labels, logits])
         )
 
-    def train_fn(params):
+    def train_fn(params=None):
         ds = tf.data.Dataset.from_tensor_slices((x, y)).repeat()
-        return ds.batch(params["batch_size"], drop_remainder=True).prefetch(4)
+        return ds.batch(128, drop_remainder=True).prefetch(4)
 
-    def eval_fn(params):
-        return tf.data.Dataset.from_tensor_slices((x[:1280], y[:1280])).batch(params["batch_size"])
+    def eval_fn(params=None):
+        return tf.data.Dataset.from_tensor_slices((x[:1280], y[:1280])).batch(128)
 
     def make():
+        if variant == "estimator":
+            config = tf.estimator.RunConfig(
+                model_dir=tempfile.mkdtemp(),
+                save_checkpoints_steps=10**9,
+                save_summary_steps=10**9,
+                log_step_count_steps=10**9,
+            )
+            return tf.estimator.Estimator(model_fn, config=config)
         config = tpu.RunConfig(
             model_dir=tempfile.mkdtemp(),
             tpu_config=tpu.TPUConfig(100),

@@ -20,6 +20,8 @@ LEGACY_PYTHON = "/work/legacy-venv/bin/python"
 # Entry point -> the test that runs it on a tiny size.
 RUN_BY = {
     "client_parity": "test_client_parity_runs_the_engine_side_of_a_resnet_shaped_client",
+    "client_runs": "test_client_parity_runs_the_engine_side_of_a_resnet_shaped_client",
+    "estimator_throughput": "test_estimator_throughput_reports_every_system",
     "eval_predict": "test_bench_smoke.py::test_benchmarks_run_and_report_every_system",
     "fallback_throughput": "test_bench_smoke.py::test_fallback_benchmark_reports_a_row_per_...",
     "legacy_peer": "test_legacy_peer_measures_the_mlp",
@@ -170,7 +172,7 @@ def test_client_parity_runs_the_engine_side_of_a_resnet_shaped_client(tmp_path):
     from bench import client_parity
 
     models = tmp_path / "models"
-    for name in client_parity.RESNET_DIRS:
+    for name in client_parity.SCRIPT_CLIENTS["resnet"][0]:
         (models / name).mkdir(parents=True)
     (models / "official" / "resnet" / "resnet_main.py").parent.mkdir()
     (models / "official" / "resnet" / "resnet_main.py").write_text(
@@ -181,6 +183,7 @@ def test_client_parity_runs_the_engine_side_of_a_resnet_shaped_client(tmp_path):
     assert os.path.exists(os.path.join(original, "official", "resnet", "resnet_main.py"))
     # No legacy Python in CI: the engine side alone, from its own initial weights.
     engine = client_parity._child(sys.executable, "resnet", "engine", migrated, work)
+    assert engine["seconds"] > 0
     assert engine["eval"]["top_1_accuracy"] == pytest.approx(1.0, abs=1e-6)  # all labels 0
     assert engine["final_loss"] is not None
     weights = client_parity.compare_checkpoints(engine["checkpoint"], engine["checkpoint"])
@@ -198,6 +201,26 @@ def test_legacy_peer_measures_the_mlp():
 
     result = legacy_peer.measure(LEGACY_PYTHON, steps=20, rounds=1)
     assert all(value > 0 for value in result.values() if isinstance(value, float))
+
+
+@pytest.mark.slow
+def test_estimator_throughput_reports_every_system():
+    from bench import estimator_throughput
+
+    result = estimator_throughput.main(["--steps", "20", "--rounds", "1", "--repeats", "1"])
+    assert set(result) == {estimator_throughput.system(None), estimator_throughput.system(100)}
+    assert all(r["steps_per_sec"] > 0 and r["rounds_secs"] > 0 for r in result.values())
+    rows = estimator_throughput.results_lines(result)[4:]
+    assert len(rows) == 2 and all(row.count("| - |") == 2 for row in rows)  # no peer: no ratio
+
+
+def test_client_results_table_has_a_row_per_script():
+    from bench import client_parity
+
+    report = {"client": "resnet", "seconds": {"original": 10.0, "engine": 8.0}}
+    rows = client_parity.results_lines([{**report, "weights": {"max_abs_diff": 0.0}}])
+    assert rows[-1] == "| resnet | 10.0 | 8.0 | 1.25x | 0.0e+00 |"
+    assert "not measured" in client_parity.results_lines([])[-1]
 
 
 @pytest.mark.slow
