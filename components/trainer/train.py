@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import logging
+import os
 import re
+import socket
 import time
 from typing import Any
 
@@ -84,6 +87,8 @@ def run(
     started = time.monotonic()
     schema = _copy_data_files(examples_dir, data_dir, model_dir)
     where = args.checkpoint_dir or model_dir
+    if args.checkpoint_dir:
+        _release_earlier_attempt(args.checkpoint_dir)
     latest = checkpoints.latest(where)
     start_step = checkpoints.step_of(latest)
     if latest:
@@ -149,6 +154,36 @@ def _copy_data_files(examples_dir: str, data_dir: str | None, model_dir: str) ->
             f"({artifacts.STATS_FILE} num_rows: {stats['num_rows']}); nothing to train on"
         )
     return schema
+
+
+def _release_earlier_attempt(checkpoint_dir: str) -> None:
+    """Removes a writer lock that a process on another host left in checkpoint_dir.
+
+    A checkpoint_dir belongs to one run, and an orchestrator retries a task only after the
+    attempt ended: a lock from another host (the dead pod of an earlier attempt, on a shared
+    volume) would otherwise stop every retry. The engine takes over a dead process's lock on
+    this host by itself.
+    """
+    from estimator_core.model_dir_lock import LOCK_FILE
+
+    path = os.path.join(checkpoint_dir, LOCK_FILE)
+    if not files.is_local(path) or not os.path.exists(path):
+        return
+    try:
+        holder = files.read_json(path)
+    except ValueError:
+        return  # half-written: the engine judges it
+    host = holder.get("host") if isinstance(holder, dict) else None
+    if host and host != socket.gethostname():
+        log.warning(
+            "removing the writer lock of process %s on host %s from %s: an earlier attempt of "
+            "this run (a checkpoint_dir belongs to one run)",
+            holder.get("pid"),
+            host,
+            checkpoint_dir,
+        )
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 def _estimator(

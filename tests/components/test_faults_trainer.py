@@ -65,6 +65,21 @@ def test_a_killed_attempt_with_a_fresh_output_dir_resumes_from_the_checkpoint_di
     assert evaluation.checkpoint == os.path.join(durable, f"model.ckpt-{resumed_at + 20}")
 
 
+def test_a_retry_takes_over_the_lock_a_dead_pod_left_on_a_shared_volume(
+    tmp_path, penguins_examples
+):
+    durable = tmp_path / "volume" / "run-7"
+    first = trainer.run(
+        penguins_examples, str(tmp_path / "a1"), train_steps=10, checkpoint_dir=str(durable)
+    )
+    # The first pod died holding the engine's writer lock; the retry runs on another host.
+    (durable / ".tpuest-writer.lock").write_text('{"pid": 1, "host": "attempt-1-pod", "since": 0}')
+    again = trainer.run(
+        penguins_examples, str(tmp_path / "a2"), train_steps=20, checkpoint_dir=str(durable)
+    )
+    assert (first.global_step, again.started_at_step, again.global_step) == (10, 10, 20)
+
+
 def test_an_empty_train_split_fails_before_training(tmp_path):
     data = tmp_path / "in.csv"
     data.write_text("key,x,y\n" + "".join(f"k,{i},{'ab'[i % 2]}\n" for i in range(10)))
