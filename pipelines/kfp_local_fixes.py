@@ -8,6 +8,8 @@
 - DockerRunner reads a container's exit code after the container removed itself, takes the
   resulting NotFound for exit 0 and reports a failed task as SUCCESS (kubeflow/pipelines#13332).
   Here the container is kept until its exit code is read (pipelines/docker_runner.py).
+- SubprocessRunner's tasks outlive a run that is SIGKILLed; here they end with it
+  (pipelines/task_process.py).
 """
 
 from __future__ import annotations
@@ -47,7 +49,12 @@ def applied(docker_run=None):
     """
     from kfp.local import subprocess_task_handler
 
-    targets = [(subprocess_task_handler, "replace_python_executable", replace_python_executable)]
+    from pipelines.task_process import run_task
+
+    targets = [
+        (subprocess_task_handler, "replace_python_executable", replace_python_executable),
+        (subprocess_task_handler, "run_local_subprocess", run_task),
+    ]
     if docker_run is not None:
         from kfp.local import docker_task_handler
 

@@ -441,3 +441,66 @@ def test_a_failing_step_fails_the_run_with_its_own_error_and_exit_1(tmp_path):
     [record] = json.loads((tmp_path / "root" / "index.json").read_text())
     assert re.match(r"step prepare failed: [\w.]*BadDataError: 49 of 49 rows", record["error"])
     assert "\x1b[" not in record["error"]
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids of the processes whose command line contains `text`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            if text in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(pid))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a process that has not ended (a zombie has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_a_sigkilled_run_s_task_ends_with_it(tmp_path, spawn):
+    root = tmp_path / "root"
+    run = spawn(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.tpuest",
+            "pipeline",
+            "run",
+            "--local",
+            "--input",
+            penguins_csv(),
+            "--root",
+            str(root),
+            "--train-steps",
+            "1000000",
+        ],
+        env=ENV,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    tasks = []
+    try:
+        for line in run.stderr:  # one progress line per task event
+            if line.startswith("  trainer ..."):
+                break
+        # The trainer's executor input names the root; the trainer task is running now.
+        tasks = [p for p in processes_mentioning(str(root)) if p != run.pid]
+        assert tasks
+        os.kill(run.pid, signal.SIGKILL)  # the run alone: its task is in a group of its own
+        run.wait()
+        for _ in range(600):
+            alive = [p for p in tasks if running(p)]
+            if not alive:
+                break
+            time.sleep(0.1)
+        assert not alive, f"tasks {alive} outlived the SIGKILLed run"
+    finally:
+        for pid in tasks:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
