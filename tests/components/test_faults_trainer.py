@@ -162,3 +162,21 @@ def test_a_retry_without_a_checkpoint_dir_still_resumes_in_the_model_dir(
     trainer.run(penguins_examples, model_dir, train_steps=10, seed=0)
     again = trainer.run(penguins_examples, model_dir, train_steps=15, seed=0)
     assert (again.started_at_step, again.global_step) == (10, 15)
+
+
+def test_the_kfp_trainer_records_its_checkpoint_dir_on_the_model(tmp_path, penguins_examples):
+    from kfp import dsl
+
+    from components.trainer.component import trainer as trainer_op
+
+    durable = str(tmp_path / "durable")
+    model = dsl.Model(uri=str(tmp_path / "model"))
+    trainer_op.python_func(
+        examples=dsl.Dataset(uri=penguins_examples),
+        model=model,
+        train_steps=5,
+        save_checkpoints_steps=5,
+        checkpoint_dir=durable,
+    )
+    assert model.metadata["checkpoint_dir"] == durable
+    assert checkpoint_steps(durable) == [0, 5] and checkpoint_steps(model.path) == []
