@@ -107,7 +107,8 @@ def add_flags(
             kwargs["default"] = []
         else:
             kwargs["default"] = default
-        shown = "" if default in (MISSING, None, (), [], {}, False) else f" (default: {default})"
+        hidden = default is MISSING or default is None or default is False or default in ((), {})
+        shown = "" if hidden else f" (default: {default})"
         kwargs["help"] = field.metadata["help"].replace("%", "%%") + shown
         parser.add_argument(flag_of(field), dest=name, **kwargs)
 
