@@ -139,46 +139,27 @@ def session_config(config) -> v1.ConfigProto:
     return v1.ConfigProto(allow_soft_placement=True)
 
 
-def open_session(
-    graph: tf.Graph,
-    scaffold: v1.train.Scaffold,
-    checkpoint_path: str | list[str] | None,
-    config_proto: v1.ConfigProto,
-    target: str = "",
-    warm_started=None,
-) -> v1.Session:
-    """Creates a session: restores `checkpoint_path` if given, else initializes all variables.
+def _initialize(session: v1.Session, scaffold, checkpoint_path, warm_started) -> None:
+    """Restores `checkpoint_path` if given, else initializes all variables; logs one report.
 
     Warm starting, when asked for, has already rewired the variables' initializers at graph
     construction, so initialization is where it applies (`warm_started`, a
     checkpoints.WarmStarted, says what it covers). Given a list of checkpoints (newest first),
-    an unreadable one is reported and the next one is tried. Logs one restore report.
+    an unreadable one is reported and the next one is tried.
     """
-    with graph.as_default():
-        return _prepare(graph, scaffold, checkpoint_path, config_proto, target, warm_started)
-
-
-def _prepare(graph, scaffold, checkpoint_path, config_proto, target, warm_started) -> v1.Session:
-    scaffold.finalize()
-    session = v1.Session(target=target, graph=graph, config=config_proto)
-    try:
-        names = sorted(v.op.name for v in v1.global_variables())
-        from_checkpoints = checkpoint_initialized(v1.global_variables())
-        restored = None
-        if checkpoint_path:
-            restored = _restore_first_readable(session, scaffold.saver, checkpoint_path)
-            warm_started = None  # a checkpoint's values replace any initializer
-        else:
-            session.run(scaffold.init_op, feed_dict=scaffold.init_feed_dict)
-            if scaffold.init_fn is not None:
-                scaffold.init_fn(session)
-        _report_origins(names, restored, warm_started, from_checkpoints)
-        if scaffold.local_init_op is not None:
-            session.run(scaffold.local_init_op, feed_dict=scaffold.local_init_feed_dict)
-    except BaseException:
-        session.close()
-        raise
-    return session
+    names = sorted(v.op.name for v in v1.global_variables())
+    from_checkpoints = checkpoint_initialized(v1.global_variables())
+    restored = None
+    if checkpoint_path:
+        restored = _restore_first_readable(session, scaffold.saver, checkpoint_path)
+        warm_started = None  # a checkpoint's values replace any initializer
+    else:
+        session.run(scaffold.init_op, feed_dict=scaffold.init_feed_dict)
+        if scaffold.init_fn is not None:
+            scaffold.init_fn(session)
+    _report_origins(names, restored, warm_started, from_checkpoints)
+    if scaffold.local_init_op is not None:
+        session.run(scaffold.local_init_op, feed_dict=scaffold.local_init_feed_dict)
 
 
 def _report_origins(names: list[str], restored, warm_started, from_checkpoints=None) -> None:
@@ -256,23 +237,22 @@ def start_session(
     warm_started=None,
 ) -> v1.Session:
     """Lets hooks add ops (begin), freezes the graph, opens a session restoring checkpoint_path
-    and runs `init_ops` (TPU system initialization, summary writers) once in it."""
+    (or initializing, see `_initialize`) and runs `init_ops` (TPU system initialization,
+    summary writers) once in it."""
     with graph.as_default():
         for hook in hooks:
             hook.begin()
         scaffold.finalize()
         graph.finalize()
-    session = open_session(
-        graph,
-        scaffold,
-        checkpoint_path,
-        replication.session_config(session_config(config)),
-        target=replication.session_target,
-        warm_started=warm_started,
-    )
-    if init_ops:
+        session = v1.Session(
+            target=replication.session_target,
+            graph=graph,
+            config=replication.session_config(session_config(config)),
+        )
         try:
-            session.run(list(init_ops))
+            _initialize(session, scaffold, checkpoint_path, warm_started)
+            if init_ops:
+                session.run(list(init_ops))
         except BaseException:
             session.close()
             raise
