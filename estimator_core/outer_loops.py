@@ -95,7 +95,8 @@ class CheckpointEvaluator(v1.train.SessionRunHook):
 
     A save (reported through `listener`) makes its checkpoint due when it is at least
     `every_steps` past the last evaluated one; the evaluation runs before the next loop starts,
-    unless `start_delay_secs` or `throttle_secs` says to skip it. So the checkpoint saved when
+    unless `throttle_secs` says to skip it. `start_delay_secs` does not apply here, as in the
+    original's local train_and_evaluate (it delays a separate evaluator: evaluate_continuously). So the checkpoint saved when
     training ends is never evaluated here: the final evaluation, which always runs, covers it.
     """
 
@@ -108,7 +109,6 @@ class CheckpointEvaluator(v1.train.SessionRunHook):
         self._every = every_steps
         self._evaluated_step = start_step
         self._due: int | None = None
-        self._started = time.monotonic()
         self._last_evaluation: float | None = None
 
     def _saved(self, step: int) -> None:
@@ -126,14 +126,6 @@ class CheckpointEvaluator(v1.train.SessionRunHook):
     def _evaluate(self, step: int) -> None:
         now = time.monotonic()
         spec = self._spec
-        if now - self._started < spec.start_delay_secs:
-            log.info(
-                "evaluation at step %d skipped: %.0fs into training (start_delay_secs=%s)",
-                step,
-                now - self._started,
-                spec.start_delay_secs,
-            )
-            return
         if self._last_evaluation is not None and now - self._last_evaluation < spec.throttle_secs:
             log.info("evaluation at step %d skipped (throttle_secs=%s)", step, spec.throttle_secs)
             return

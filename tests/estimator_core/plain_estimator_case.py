@@ -154,9 +154,8 @@ def run(api, workdir: str) -> dict:
     train_losses = list(counts["train_losses"])
     train_spec = api.TrainSpec(train_input_fn, max_steps=2 * STEPS)
     exporter = api.LatestExporter("latest", receiver_fn)
-    eval_spec = api.EvalSpec(
-        eval_input_fn, steps=None, exporters=[exporter], start_delay_secs=0, throttle_secs=0
-    )
+    # EvalSpec's defaults (start_delay_secs=120, throttle_secs=600), as most scripts left them.
+    eval_spec = api.EvalSpec(eval_input_fn, steps=None, exporters=[exporter])
     final, exports = api.train_and_evaluate(est, train_spec, eval_spec)
     return {
         "global_step": int(est.get_variable_value("global_step")),
