@@ -119,6 +119,7 @@ def run_local(
         ModelDirLockedError: another process is running a pipeline on `root`.
         KeyboardInterrupt: the run was interrupted (recorded as "interrupted" in the index).
         StepFailedError: a step failed (its error is the message).
+        ValueError: an unknown runner, or an image without runner "docker".
         SyntaxError: the module file does not compile.
         DockerUnavailableError: runner "docker" without a Docker API or without the image.
     """
@@ -128,6 +129,8 @@ def run_local(
 
     if runner not in RUNNERS:
         raise ValueError(f"runner {runner!r} must be one of {list(RUNNERS)}")
+    if image and runner != "docker":
+        raise ValueError(f"image {image!r} is used only by the docker runner (--runner docker)")
     chosen = pipeline_parameters(input_pattern, parameters)
     root = os.path.abspath(root)
     if not input_files(input_pattern):

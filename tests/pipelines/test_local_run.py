@@ -504,3 +504,15 @@ def test_a_sigkilled_run_s_task_ends_with_it(tmp_path, spawn):
         for pid in tasks:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    "runner, image, message",
+    [("kubernetes", None, "must be one of"), ("subprocess", "tpuest:dev", "only by the docker")],
+)
+def test_run_local_refuses_an_unknown_runner_or_an_image_it_would_ignore(
+    runner, image, message, tmp_path
+):
+    with pytest.raises(ValueError, match=message):
+        run_local(penguins_csv(), str(tmp_path / "root"), runner=runner, image=image)
+    assert not (tmp_path / "root").exists()

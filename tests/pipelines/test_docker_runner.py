@@ -1,0 +1,68 @@
+"""The docker runner's pieces without a Docker daemon: mounts, and the container lifecycle that
+reads the exit code before removing the container (kubeflow/pipelines#13332)."""
+
+import pytest
+
+from pipelines import docker_runner
+
+
+class FakeContainer:
+    def __init__(self, code):
+        self.code, self.removed = code, False
+
+    def logs(self, stream, follow):
+        yield b"step output\n"
+
+    def wait(self):
+        if self.removed:  # what Docker says once an auto-removed container is gone
+            raise AssertionError("exit code read after removal")
+        return {"StatusCode": self.code}
+
+    def remove(self, force):
+        self.removed = force
+
+
+class FakeClient:
+    def __init__(self, code):
+        self.container, self.run_args = FakeContainer(code), None
+
+    @property
+    def containers(self):
+        return self
+
+    def run(self, **kwargs):
+        self.run_args = kwargs
+        return self.container
+
+
+@pytest.mark.parametrize("code", [0, 1, 137])
+def test_the_exit_code_is_read_before_the_container_is_removed(code, capsys):
+    client = FakeClient(code)
+    got = docker_runner.run_container(
+        client,
+        "ghcr.io/tpuest/tpuest:0.1.0",
+        ["sh", "-ec", "x"],
+        {},
+        use_image="tpuest:dev",
+        auto_remove=True,
+        user="1000:1000",
+    )
+    assert got == code and client.container.removed
+    assert client.run_args["image"] == "tpuest:dev" and "auto_remove" not in client.run_args
+    assert client.run_args["user"] == "1000:1000"
+    assert "step output" in capsys.readouterr().out
+
+
+def test_mount_dirs_keep_only_the_outermost_directories(tmp_path):
+    (tmp_path / "data" / "more").mkdir(parents=True)
+    for name in ("data/a.csv", "data/more/b.csv", "model.py"):
+        (tmp_path / name).write_text("x")
+    paths = docker_runner.step_paths(
+        f"{tmp_path}/data/*.csv, {tmp_path}/data/more/b.csv", str(tmp_path / "model.py")
+    )
+    assert docker_runner.mount_dirs(paths) == [str(tmp_path)]
+    assert docker_runner.mount_dirs(paths[:2]) == [str(tmp_path / "data")]
+
+
+def test_a_module_name_is_not_mounted():
+    assert docker_runner.step_paths("", "my_package.model") == []
