@@ -153,4 +153,3 @@ def new_graph(seed: int | None) -> tf.Graph:
         with graph.as_default():
             tf.compat.v1.set_random_seed(seed)
     return graph
-
