@@ -229,3 +229,14 @@ def test_prepare_throughput_runs_on_a_small_csv(capsys):
 
     assert prepare_throughput.main(["--rows", "300", "--workers", "1"]) == 0
     assert "ratio prepare / plain" in capsys.readouterr().out
+
+
+def test_python_m_bench_parses_its_options_and_needs_a_peer_for_the_scripts(capsys):
+    from bench.__main__ import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0 and "--tpu-models" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        main(["--tpu-models", "/nowhere"])
+    assert refused.value.code == 2 and "--legacy-python" in capsys.readouterr().err
