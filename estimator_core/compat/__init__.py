@@ -8,9 +8,9 @@ anything imports TensorFlow (which fixes `tensorflow.keras` to Keras 3 unless th
 
 import importlib
 
-_MODULES = ("estimator", "layers", "legacy_keras", "metrics", "tpu")
+_MODULES = ("estimator", "hparams", "image", "layers", "legacy_keras", "metrics", "tpu")
 
-__all__ = ["estimator", "layers", "metrics", "tpu"]
+__all__ = ["estimator", "hparams", "image", "layers", "metrics", "tpu"]
 
 
 def __getattr__(name: str):

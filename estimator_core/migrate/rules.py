@@ -311,6 +311,11 @@ RULES: dict[str, Rename | Manual] = {
         "use the tf.compat.v1.metrics function of the same meaning (streaming_auc -> auc, "
         "streaming_mean -> mean, streaming_accuracy -> accuracy, ...)",
     ),
+    **{
+        f"tensorflow.contrib.image.{name}": Rename(f"estimator_core.compat.image.{name}")
+        for name in ("rotate", "transform", "translate")
+    },
+    "tensorflow.contrib.training.HParams": Rename("estimator_core.compat.hparams.HParams"),
     "tensorflow.contrib.data": Rename("tensorflow.data.experimental"),
     "tensorflow.contrib.cluster_resolver": Rename("tensorflow.distribute.cluster_resolver"),
     "tensorflow.contrib.summary": Rename("tensorflow.compat.v2.summary"),

@@ -207,17 +207,40 @@ def test_every_use_of_an_aliased_contrib_module_is_listed():
     result = migrate(
         """
         import tensorflow as tf
-        from tensorflow.contrib import image as contrib_image
-        def augment(x):
-            a = contrib_image.rotate(x, 0.5)
-            b = contrib_image.translate(x, [1, 2])
-            return a, b
+        from tensorflow.contrib import opt as contrib_opt
+        def optimizer(lr):
+            a = contrib_opt.LazyAdamOptimizer(lr)
+            b = contrib_opt.MovingAverageOptimizer(a)
+            return b
         """
     )
     by_line = {p.line: p for p in result.manual}
     assert sorted(by_line) == [2, 4, 5]
-    assert "contrib_image.rotate" in by_line[4].reason
-    assert "tensorflow.contrib.image.translate" in by_line[5].reason
+    assert "contrib_opt.LazyAdamOptimizer" in by_line[4].reason
+    assert "tensorflow.contrib.opt.MovingAverageOptimizer" in by_line[5].reason
+
+
+def test_efficientnet_s_contrib_image_and_hparams_convert_to_the_compat_ones():
+    result = migrate(
+        """
+        import tensorflow as tf
+        from tensorflow.contrib import image as contrib_image
+        from tensorflow.contrib import training as contrib_training
+        a = contrib_image.rotate(x, 0.5)
+        b = contrib_image.translate(x, [-3, 0])
+        c = contrib_image.transform(x, [1., 0.2, 0., 0., 1., 0., 0., 0.])
+        h = contrib_training.HParams(cutout_const=100)
+        """
+    )
+    assert result.manual == ()
+    for line in (
+        "a = estimator_core.compat.image.rotate(x, 0.5)",
+        "b = estimator_core.compat.image.translate(x, [-3, 0])",
+        "c = estimator_core.compat.image.transform(x, [1., 0.2, 0., 0., 1., 0., 0., 0.])",
+        "h = estimator_core.compat.hparams.HParams(cutout_const=100)",
+    ):
+        assert line in result.migrated
+    assert "tensorflow.contrib" not in result.migrated
 
 
 def test_albert_s_aliased_contrib_metrics_convert_to_the_compat_ones():

@@ -1,0 +1,69 @@
+"""`tf.contrib.training.HParams`, the name-value bag TPU-era scripts configure models with."""
+
+from __future__ import annotations
+
+import json
+
+
+class HParams:
+    """Hyperparameters as attributes: `HParams(lr=0.1).lr`, `values()`, `parse("lr=0.2")`."""
+
+    def __init__(self, hparam_def=None, model_structure=None, **kwargs):
+        if hparam_def is not None:
+            raise ValueError("HParams(hparam_def=...) (a protobuf) is not supported")
+        self._model_structure = model_structure
+        self._names: list[str] = []
+        for name, value in kwargs.items():
+            self.add_hparam(name, value)
+
+    def add_hparam(self, name: str, value) -> None:
+        if name in self._names or hasattr(type(self), name):
+            raise ValueError(f"hyperparameter {name!r} already exists (or is a method name)")
+        self._names.append(name)
+        setattr(self, name, value)
+
+    def set_hparam(self, name: str, value) -> None:
+        if name not in self._names:
+            raise ValueError(f"unknown hyperparameter {name!r}; known: {sorted(self._names)}")
+        setattr(self, name, value)
+
+    def del_hparam(self, name: str) -> None:
+        if name in self._names:
+            self._names.remove(name)
+            delattr(self, name)
+
+    def override_from_dict(self, values: dict) -> HParams:
+        for name, value in values.items():
+            self.set_hparam(name, value)
+        return self
+
+    def parse(self, values: str) -> HParams:
+        """Sets `name=value,...` pairs, each value read as the type the hyperparameter has."""
+        for pair in filter(None, (p.strip() for p in values.split(","))):
+            name, sep, text = pair.partition("=")
+            if not sep:
+                raise ValueError(f"HParams.parse: {pair!r} is not name=value")
+            current = getattr(self, name.strip(), None) if name.strip() in self._names else None
+            if isinstance(current, bool):
+                value = text.strip().lower() in ("1", "true")
+            elif isinstance(current, (int, float)):
+                value = type(current)(text)
+            else:
+                value = text
+            self.set_hparam(name.strip(), value)
+        return self
+
+    def values(self) -> dict:
+        return {name: getattr(self, name) for name in self._names}
+
+    def get(self, key: str, default=None):
+        return getattr(self, key) if key in self._names else default
+
+    def to_json(self, indent=None, separators=None, sort_keys=False) -> str:
+        return json.dumps(self.values(), indent=indent, separators=separators, sort_keys=sort_keys)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._names
+
+    def __repr__(self) -> str:
+        return f"HParams({self.values()!r})"
