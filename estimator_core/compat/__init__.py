@@ -1,9 +1,11 @@
-"""Migration aids: `compat.tpu` stands in for `tf.compat.v1.estimator.tpu`, `compat.layers` for
-the `tf.contrib.layers` functions TPU-era checkpoints depend on, `compat.estimator` for the one
-tensorflow_estimator private helper TPU-era scripts call.
+"""Migration aids: what TPU-era scripts used and TensorFlow 2.21 lacks, under the same contracts.
 
-Submodules load on first use: `from estimator_core.compat import legacy_keras` must run before
-anything imports TensorFlow (which fixes `tensorflow.keras` to Keras 3 unless the switch is on).
+`compat.tpu` stands in for `tf.compat.v1.estimator.tpu`; `compat.layers`, `compat.metrics`,
+`compat.image` and `compat.hparams` for the `tf.contrib` functions those scripts call;
+`compat.estimator` for the one tensorflow_estimator private helper they use; `legacy_keras`
+switches `tf.keras` to tf-keras. Submodules load on first use: `from estimator_core.compat import
+legacy_keras` must run before anything imports TensorFlow (which fixes `tensorflow.keras` to
+Keras 3 unless the switch is on).
 """
 
 import importlib
