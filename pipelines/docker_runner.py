@@ -5,8 +5,9 @@ command into `tpuest sh -ec ...`, only the pipeline root is mounted (not the inp
 file or the export base), and a failed task is reported as SUCCESS when the container removed
 itself before its exit code was read (kubeflow/pipelines#13332). Here the entrypoint is
 cleared, each directory a step reads or writes is mounted at its own path, and the container is
-kept until its exit code is read. Containers run with a read-only root, no capabilities and no
-network, as the host user (so what they write belongs to whoever started the run).
+kept until its exit code is read, then removed (by a watchdog if the run is SIGKILLed).
+Containers run with a read-only root, no capabilities and no network, as the host user (so what
+they write belongs to whoever started the run).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import glob
 import os
 
 from estimator_core.check_model import module_path
+from pipelines import task_process
+
+_REMOVE = "import docker\ndocker.from_env().containers.get({id!r}).remove(force=True)\n"
 
 
 class DockerUnavailableError(RuntimeError):
@@ -114,6 +118,8 @@ def run_container(client, image, command, volumes, *, use_image: str, **run_args
     container = client.containers.run(
         image=use_image, command=command, volumes=volumes, detach=True, **run_args
     )
+    # A SIGKILLed run cannot remove its container: the watchdog does (DOCKER_HOST inherited).
+    guard = task_process.watchdog(_REMOVE.format(id=container.id), site=True)
     try:
         for chunk in container.logs(stream=True, follow=True):
             print(chunk.decode(errors="replace"), end="")
@@ -121,6 +127,7 @@ def run_container(client, image, command, volumes, *, use_image: str, **run_args
     finally:  # also on Ctrl-C or SIGTERM: the step ends with the run
         with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True)
+        task_process.done(guard)
 
 
 def container_run(image: str):

@@ -18,15 +18,32 @@ import sys
 
 GRACE_SECS = 30.0
 # Reads stdin to its end: "done" means the task ended normally; anything else (EOF when the run
-# died) kills the task's process group.
-_WATCHDOG = (
-    "import os, signal, sys\n"
-    "if sys.stdin.read() != 'done':\n"
-    "    try:\n"
-    "        os.killpg(int(sys.argv[1]), signal.SIGKILL)\n"
-    "    except ProcessLookupError:\n"
-    "        pass\n"
+# died) runs the action in argv[1].
+_WATCHDOG = "import sys\nif sys.stdin.read() != 'done':\n    exec(sys.argv[1])\n"
+_KILL_GROUP = (
+    "import contextlib, os, signal\n"
+    "with contextlib.suppress(ProcessLookupError):\n"
+    "    os.killpg({pgid}, signal.SIGKILL)\n"
 )
+
+
+def watchdog(action: str, *, site: bool = False) -> subprocess.Popen:
+    """A process, in a session of its own, that runs the Python `action` if this process dies
+    before calling done() on it. `site`: the action imports installed packages."""
+    return subprocess.Popen(
+        [sys.executable, *([] if site else ["-S"]), "-c", _WATCHDOG, action],
+        stdin=subprocess.PIPE,
+        start_new_session=True,
+        text=True,
+    )
+
+
+def done(guard: subprocess.Popen) -> None:
+    """Tells a watchdog that the task ended normally, and waits for it to exit."""
+    with contextlib.suppress(BrokenPipeError):
+        guard.stdin.write("done")
+        guard.stdin.close()
+    guard.wait()
 
 
 def run_task(full_command: list[str], env_vars: dict[str, str] | None = None) -> int:
@@ -42,12 +59,7 @@ def run_task(full_command: list[str], env_vars: dict[str, str] | None = None) ->
         env=env,
         process_group=0,  # the task and whatever it starts: one group to end
     ) as task:
-        watchdog = subprocess.Popen(
-            [sys.executable, "-S", "-c", _WATCHDOG, str(task.pid)],
-            stdin=subprocess.PIPE,
-            start_new_session=True,
-            text=True,
-        )
+        guard = watchdog(_KILL_GROUP.format(pgid=task.pid))
         try:
             for line in iter(task.stdout.readline, ""):
                 print(line, end="")
@@ -57,10 +69,7 @@ def run_task(full_command: list[str], env_vars: dict[str, str] | None = None) ->
             _end(task)
             raise
         finally:
-            with contextlib.suppress(BrokenPipeError):
-                watchdog.stdin.write("done")
-                watchdog.stdin.close()
-            watchdog.wait()
+            done(guard)
         return code
 
 

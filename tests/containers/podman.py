@@ -76,10 +76,12 @@ def build_base(env: dict) -> None:
         )
         if os.path.isdir(CA_DIR):
             shutil.copytree(CA_DIR, os.path.join(rootfs, CA_DIR.lstrip("/")), dirs_exist_ok=True)
-        subprocess.run(
-            ["chroot", rootfs, "update-ca-certificates"], check=True, capture_output=True
-        )
-        subprocess.run(["chroot", rootfs, "python3", "-m", "venv", "/opt/venv"], check=True)
+        # The chroot's own environment: the host's TMPDIR (pytest's) does not exist in there.
+        inside = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+        for command in (["update-ca-certificates"], ["python3", "-m", "venv", "/opt/venv"]):
+            subprocess.run(
+                ["chroot", rootfs, *command], check=True, capture_output=True, env=inside
+            )
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
         podman(
             "import",

@@ -7,8 +7,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -173,3 +175,58 @@ def test_runner_docker_fails_with_the_failing_step_s_own_error(image, docker_hos
     [record] = json.loads((tmp_path / "root" / "index.json").read_text())
     assert record["status"] == "failed" and record["error"].startswith("step prepare failed: ")
     assert "\x1b[" not in record["error"]
+
+
+def containers_of(image, env) -> list[str]:
+    listed = subprocess.run(
+        ["podman", "ps", "--all", "--quiet", f"--filter=ancestor={image}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return listed.stdout.split()
+
+
+def test_a_sigkilled_runner_docker_run_leaves_no_container(
+    image, docker_host, podman_env, tmp_path, spawn
+):
+    run = spawn(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.tpuest",
+            "pipeline",
+            "run",
+            "--local",
+            "--runner",
+            "docker",
+            "--image",
+            image,
+            "--input",
+            penguins_csv(),
+            "--root",
+            str(tmp_path / "root"),
+            "--train-steps",
+            "1000000",
+        ],
+        env=dict(os.environ, DOCKER_HOST=docker_host),
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    for line in run.stderr:  # one progress line per task event
+        if line.startswith("  trainer ..."):
+            break
+    for _ in range(600):  # the trainer's container is being created
+        if containers_of(image, podman_env):
+            break
+        time.sleep(0.1)
+    assert containers_of(image, podman_env)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    for _ in range(600):  # the watchdog removes it
+        if not containers_of(image, podman_env):
+            break
+        time.sleep(0.2)
+    assert not containers_of(image, podman_env)

@@ -8,7 +8,7 @@ from pipelines import docker_runner
 
 class FakeContainer:
     def __init__(self, code):
-        self.code, self.removed = code, False
+        self.id, self.code, self.removed = "c0ffee", code, False
 
     def logs(self, stream, follow):
         yield b"step output\n"
