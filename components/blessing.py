@@ -8,6 +8,7 @@ or write.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import operator
 import re
@@ -15,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components import artifacts, files
+
+log = logging.getLogger(__name__)
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 _THRESHOLD = re.compile(r"^\s*([A-Za-z0-9_./\-]+?)\s*(>=|<=|>|<)\s*([-+0-9.eE]+|nan|inf)\s*$")
@@ -237,6 +240,16 @@ def check_blessed(directory: str, checkpoint: str) -> None:
     """
     from components import checkpoints
 
+    if not files.exists(f"{directory}/{artifacts.BLESSING_FILE}"):
+        # A TFX ModelBlessing holds only its marker: TFX keeps the judged model's identity in
+        # MLMD, where a pairing of blessing and model is the pipeline's to get right.
+        log.warning(
+            "%s is a marker-only blessing (TFX's ModelBlessing): it does not name the weights it "
+            "judged, so exporting %s trusts that it is the evaluated model",
+            directory,
+            files.abspath(checkpoint),
+        )
+        return
     blessed = blessed_model(directory)
     if not blessed or not blessed.get("digest"):
         raise BlessingMismatchError(

@@ -86,6 +86,18 @@ def test_a_blessing_without_a_model_identity_is_refused(tmp_path, penguins_examp
         exporter.run(a, str(tmp_path / "serving"), evaluation_dir=str(evaluation))
 
 
+def test_a_marker_only_tfx_blessing_exports_with_a_warning(tmp_path, two_models, caplog):
+    """TFX's ModelBlessing holds only BLESSED: no identity to check, so a warning says so."""
+    a, _ = two_models
+    tfx_blessing = tmp_path / "Evaluator" / "blessing" / "6"
+    tfx_blessing.mkdir(parents=True)
+    (tfx_blessing / "BLESSED").write_text("")
+    with caplog.at_level("WARNING", logger="components.blessing"):
+        pushed = exporter.run(a, str(tmp_path / "serving"), evaluation_dir=str(tfx_blessing))
+    assert pushed.pushed and pushed.reason == "blessed"
+    assert "marker-only blessing" in caplog.text
+
+
 def test_not_blessed_pushes_nothing_and_says_why(tmp_path, penguins_examples, two_models):
     a, _ = two_models
     evaluation = str(tmp_path / "eval")
