@@ -8,7 +8,7 @@ Example:
 Names are imported on first use, so the `tpuest train` CLI starts without TensorFlow.
 """
 
-import importlib
+from components.lazy import exports
 
 _EXPORTS = {
     "STRATEGIES": "components.trainer.args",
@@ -18,10 +18,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'components.trainer' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = exports(__name__, _EXPORTS)
