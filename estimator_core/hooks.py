@@ -36,8 +36,8 @@ class LoopReportHook(v1.train.SessionRunHook):
         global_step,
         *,
         summary_writer,
-        save_summary_steps: int,
-        log_step_count_steps: int,
+        save_summary_steps: int | None,
+        log_step_count_steps: int | None,
         total_steps: int | None = None,
         batch_size: int | None = None,
     ):
@@ -75,9 +75,11 @@ class LoopReportHook(v1.train.SessionRunHook):
         if now > self._start_time:
             self.steps_per_sec = (step - self._start_step) / (now - self._start_time)
         first, self._first_loop = self._first_loop, False
-        if first:
+        # None turns logging / summaries off, as the original's RunConfig did (no loss logging
+        # hook, no step counter, no summary saver).
+        if first and self._log_every:
             log.info("loss = %.6g, step = %d", loss, step)
-        if step - self._last_log_step >= self._log_every:
+        if self._log_every and step - self._last_log_step >= self._log_every:
             rate = (step - self._last_log_step) / max(now - self._last_log_time, 1e-9)
             eta = ""
             if self.total_steps and rate > 0:
@@ -88,8 +90,8 @@ class LoopReportHook(v1.train.SessionRunHook):
                 if self._batch_size:
                     self._write_scalar("examples/sec", rate * self._batch_size, step)
             self._last_log_step, self._last_log_time = step, now
-        due = step - self._last_summary_step >= self._save_summary_steps
-        if self._writer is not None and (first or due):
+        due = step - self._last_summary_step >= (self._save_summary_steps or 0)
+        if self._writer is not None and self._save_summary_steps and (first or due):
             self._write_scalar("loss", loss, step)
             if out["summary"]:
                 self._writer.add_summary(out["summary"], step)

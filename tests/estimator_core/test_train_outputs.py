@@ -57,6 +57,22 @@ def test_loss_and_rate_are_logged_every_log_step_count_steps(tmp_path, caplog):
         )
 
 
+def test_none_cadences_turn_loss_logging_and_summaries_off(tmp_path, caplog):
+    """RunConfig(log_step_count_steps=None, save_summary_steps=None), as the original took them."""
+    est = estimator(tmp_path, iterations=5, log_step_count_steps=None, save_summary_steps=None)
+    with caplog.at_level(logging.INFO, logger="estimator_core"):
+        est.train(train_input_fn(), max_steps=10)
+    assert est.get_variable_value("global_step") == 10
+    assert not any("loss = " in r.message for r in caplog.records)
+    tags = {
+        v.tag
+        for path in glob.glob(f"{tmp_path}/events.out.tfevents.*")
+        for event in tf.compat.v1.train.summary_iterator(path)
+        for v in event.summary.value
+    }
+    assert "loss" not in tags
+
+
 def test_an_infinite_loss_stops_naming_the_step(tmp_path):
     def model_fn(features, labels, mode, params):
         spec = linear_model_fn(features, labels, mode, params)
