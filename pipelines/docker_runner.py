@@ -12,10 +12,12 @@ they write belongs to whoever started the run).
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import functools
 import glob
 import os
+from collections.abc import Iterable, Iterator
 
 from estimator_core.check_model import module_path
 from pipelines import task_process
@@ -121,13 +123,29 @@ def run_container(client, image, command, volumes, *, use_image: str, **run_args
     # A SIGKILLed run cannot remove its container: the watchdog does (DOCKER_HOST inherited).
     guard = task_process.watchdog(_REMOVE.format(id=container.id), site=True)
     try:
-        for chunk in container.logs(stream=True, follow=True):
-            print(chunk.decode(errors="replace"), end="")
+        for line in whole_lines(container.logs(stream=True, follow=True)):
+            print(line, end="")
         return int(container.wait()["StatusCode"])
     finally:  # also on Ctrl-C or SIGTERM: the step ends with the run
         with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True)
         task_process.done(guard)
+
+
+def whole_lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """The text of a container's log `chunks` as whole lines. The Docker API cuts its stream
+    anywhere (mid-line, mid-character), and kfp.local indents each write it sees: printed chunk
+    by chunk, a step's error would reach the run's report with spaces inside it."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    for chunk in chunks:
+        pending += decoder.decode(chunk)
+        *complete, pending = pending.split("\n")
+        for line in complete:
+            yield line + "\n"
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
 
 
 def container_run(image: str):

@@ -218,14 +218,14 @@ def test_a_sigkilled_runner_docker_run_leaves_no_container(
     for line in run.stderr:  # one progress line per task event
         if line.startswith("  trainer ..."):
             break
-    for _ in range(600):  # the trainer's container is being created
-        if containers_of(image, podman_env):
+    for _ in range(3000):  # the trainer's container is being created (a hang guard: 300 s)
+        if containers_of(image, podman_env) or run.poll() is not None:
             break
         time.sleep(0.1)
     assert containers_of(image, podman_env)
     os.kill(run.pid, signal.SIGKILL)
     run.wait()
-    for _ in range(600):  # the watchdog removes it
+    for _ in range(1500):  # the watchdog removes it (a hang guard: 300 s)
         if not containers_of(image, podman_env):
             break
         time.sleep(0.2)

@@ -66,3 +66,22 @@ def test_mount_dirs_keep_only_the_outermost_directories(tmp_path):
 
 def test_a_module_name_is_not_mounted():
     assert docker_runner.step_paths("", "my_package.model") == []
+
+
+def test_log_chunks_cut_anywhere_reach_the_report_as_whole_lines(capsys):
+    from kfp.local import logging_utils
+
+    text = "Traceback (most recent call last):\nBadDataError: 49 of 49 rows — rejected\n"
+    raw = text.encode() + b"no newline at the end"
+    chunks = [raw[i : i + 5] for i in range(0, len(raw), 5)]  # cuts inside "—" too
+    assert list(docker_runner.whole_lines(chunks)) == [
+        "Traceback (most recent call last):\n",
+        "BadDataError: 49 of 49 rows — rejected\n",
+        "no newline at the end",
+    ]
+    client = FakeClient(1)
+    client.container.logs = lambda stream, follow: iter(chunks)
+    with logging_utils.indented_print():  # what kfp.local wraps a task's output in
+        docker_runner.run_container(client, "i", ["sh"], {}, use_image="tpuest:dev")
+    out = capsys.readouterr().out
+    assert "    BadDataError: 49 of 49 rows — rejected\n" in out

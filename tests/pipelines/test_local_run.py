@@ -489,9 +489,16 @@ def test_a_sigkilled_run_s_task_ends_with_it(tmp_path, spawn):
         for line in run.stderr:  # one progress line per task event
             if line.startswith("  trainer ..."):
                 break
-        # The trainer's executor input names the root; the trainer task is running now.
-        tasks = [p for p in processes_mentioning(str(root)) if p != run.pid]
-        assert tasks
+        # kfp logs the task's start before it spawns it; the trainer's executor input names the
+        # root, so its process shows up in /proc once spawned.
+        for _ in range(3000):
+            tasks = [p for p in processes_mentioning(str(root)) if p != run.pid]
+            if tasks or run.poll() is not None:
+                break
+            time.sleep(0.1)
+        if not tasks:
+            ended = run.poll() is not None
+            pytest.fail(f"no trainer task in 300 s; {run.stderr.read() if ended else 'run alive'}")
         os.kill(run.pid, signal.SIGKILL)  # the run alone: its task is in a group of its own
         run.wait()
         for _ in range(600):
