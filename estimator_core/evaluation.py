@@ -142,13 +142,13 @@ def run_evaluate(
                 break  # tensors never run out; one batch is all a tensor input_fn gives
         result = session.run(state.values)
         hooked.end()
-    result = {k: _to_python(v) for k, v in result.items()}
+    result = {k: _as_original(v) for k, v in result.items()}
     log.info(
         "Evaluation of %s (%d batches): %s",
         os.path.basename(checkpoint),
         batches,
         ", ".join(
-            f"{k} = {v:.6g}" if isinstance(v, float) else f"{k} = {v}"
+            f"{k} = {v:.6g}" if isinstance(v, np.floating) else f"{k} = {v}"
             for k, v in sorted(result.items())
             if np.ndim(v) == 0
         ),
@@ -157,18 +157,18 @@ def run_evaluate(
     return result
 
 
-def _to_python(value):
+def _as_original(value):
+    """NumPy values as the original returned them: a float32 metric is `np.float32`, whose
+    str() scripts write to their results files ("0.7", not "0.699999988079071")."""
     array = np.asarray(value)
-    if array.ndim == 0:
-        return array.item()
-    return array
+    return array[()] if array.ndim == 0 else array
 
 
 def _write_eval_summaries(directory: str, result: dict, checkpoint: str) -> None:
     scalars = [
         v1.Summary.Value(tag=key, simple_value=float(value))
         for key, value in sorted(result.items())
-        if key != "global_step" and isinstance(value, (int, float))
+        if key != "global_step" and isinstance(value, (int, float, np.number))
     ]
     # As the original: which checkpoint these numbers belong to, as a string tensor.
     path = tf.make_tensor_proto(checkpoint, dtype=tf.string)

@@ -89,3 +89,13 @@ def test_spec_must_fit_the_mode(trained):
     with pytest.raises(ValueError, match="EVAL mode must return loss"):
         estimator(trained, model_fn=no_loss).evaluate(finite_input_fn())
     assert ModeKeys.EVAL == "eval"
+
+
+def test_results_are_numpy_scalars_of_the_metric_dtype(trained):
+    # As the original's: scripts write `str(result[key])` (BERT's eval_results.txt), which
+    # reads "0.7" for a float32 metric and "0.699999988079071" for a Python float.
+    result = estimator(trained).evaluate(finite_input_fn())
+    assert type(result["loss"]) is np.float32
+    assert type(result["accuracy"]) is np.float32
+    assert type(result["global_step"]) is np.int64
+    assert str(result["accuracy"]) == str(np.float32(float(result["accuracy"])))
