@@ -116,13 +116,17 @@ def run_container(client, image, command, volumes, *, use_image: str, **run_args
     import docker
 
     del image  # the components declare components.image.image(); the run chose `use_image`
-    run_args.pop("auto_remove", None)
-    container = client.containers.run(
-        image=use_image, command=command, volumes=volumes, detach=True, **run_args
+    for run_only in ("auto_remove", "detach", "remove", "stdout", "stderr"):
+        run_args.pop(run_only, None)
+    # Created, then started inside the try: a container the daemon refuses to start is removed
+    # too (containers.run would leave it behind in the "Created" state).
+    container = client.containers.create(
+        image=use_image, command=command, volumes=volumes, **run_args
     )
     # A SIGKILLed run cannot remove its container: the watchdog does (DOCKER_HOST inherited).
     guard = task_process.watchdog(_REMOVE.format(id=container.id), site=True)
     try:
+        container.start()
         for line in whole_lines(container.logs(stream=True, follow=True)):
             print(line, end="")
         return int(container.wait()["StatusCode"])

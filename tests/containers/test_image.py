@@ -191,6 +191,11 @@ def containers_of(image, env) -> list[str]:
 def test_a_sigkilled_runner_docker_run_leaves_no_container(
     image, docker_host, podman_env, tmp_path, spawn
 ):
+    others = set(containers_of(image, podman_env))  # left by something else on this machine
+
+    def ours():
+        return set(containers_of(image, podman_env)) - others
+
     run = spawn(
         [
             sys.executable,
@@ -219,14 +224,14 @@ def test_a_sigkilled_runner_docker_run_leaves_no_container(
         if line.startswith("  trainer ..."):
             break
     for _ in range(3000):  # the trainer's container is being created (a hang guard: 300 s)
-        if containers_of(image, podman_env) or run.poll() is not None:
+        if ours() or run.poll() is not None:
             break
         time.sleep(0.1)
-    assert containers_of(image, podman_env)
+    assert ours()
     os.kill(run.pid, signal.SIGKILL)
     run.wait()
     for _ in range(1500):  # the watchdog removes it (a hang guard: 300 s)
-        if not containers_of(image, podman_env):
+        if not ours():
             break
         time.sleep(0.2)
-    assert not containers_of(image, podman_env)
+    assert not ours()

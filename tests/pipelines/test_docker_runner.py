@@ -7,8 +7,13 @@ from pipelines import docker_runner
 
 
 class FakeContainer:
-    def __init__(self, code):
+    def __init__(self, code, refuse_start=None):
         self.id, self.code, self.removed = "c0ffee", code, False
+        self.refuse_start = refuse_start
+
+    def start(self):
+        if self.refuse_start:
+            raise self.refuse_start
 
     def logs(self, stream, follow):
         yield b"step output\n"
@@ -23,14 +28,14 @@ class FakeContainer:
 
 
 class FakeClient:
-    def __init__(self, code):
-        self.container, self.run_args = FakeContainer(code), None
+    def __init__(self, code, refuse_start=None):
+        self.container, self.run_args = FakeContainer(code, refuse_start), None
 
     @property
     def containers(self):
         return self
 
-    def run(self, **kwargs):
+    def create(self, **kwargs):
         self.run_args = kwargs
         return self.container
 
@@ -45,12 +50,25 @@ def test_the_exit_code_is_read_before_the_container_is_removed(code, capsys):
         {},
         use_image="tpuest:dev",
         auto_remove=True,
+        stdout=True,
+        stderr=True,
         user="1000:1000",
     )
     assert got == code and client.container.removed
     assert client.run_args["image"] == "tpuest:dev" and "auto_remove" not in client.run_args
+    assert "stdout" not in client.run_args  # containers.create takes no stdout/stderr
     assert client.run_args["user"] == "1000:1000"
     assert "step output" in capsys.readouterr().out
+
+
+def test_a_container_the_daemon_refuses_to_start_is_removed():
+    import docker
+
+    refused = docker.errors.APIError("error setting rlimits for ready process")
+    client = FakeClient(0, refuse_start=refused)
+    with pytest.raises(docker.errors.APIError, match="rlimits"):
+        docker_runner.run_container(client, "i", ["sh"], {}, use_image="tpuest:dev")
+    assert client.container.removed
 
 
 def test_mount_dirs_keep_only_the_outermost_directories(tmp_path):
