@@ -34,6 +34,7 @@ LEGACY_KERAS_NOTE = (
     "legacy_keras` import sets TF_USE_LEGACY_KERAS=1 before TensorFlow loads"
 )
 
+_INITIALIZERS = ("variance_scaling_initializer", "xavier_initializer", "xavier_initializer_conv2d")
 
 RULES: dict[str, Rename | Manual] = {
     # TPUEstimator and its configs: the engine's legacy-tolerant names.
@@ -67,8 +68,17 @@ RULES: dict[str, Rename | Manual] = {
     # Layers: the graph-mode tf.compat.v1.layers keep the variable names of checkpoints.
     "tensorflow.layers": Rename("tensorflow.compat.v1.layers", LEGACY_KERAS_NOTE),
     "tensorflow.contrib.layers.layer_norm": Rename(LAYER_NORM),
+    **{
+        f"tensorflow.contrib.layers.{name}": Rename(f"estimator_core.compat.{module}.{name}")
+        for module, names in (
+            ("initializers", _INITIALIZERS),
+            ("regularizers", ("l1_regularizer", "l2_regularizer", "l1_l2_regularizer")),
+        )
+        for name in names
+    },
     "tensorflow.contrib.layers": Manual(
-        "tf.contrib.layers is gone; only layer_norm has a drop-in here",
+        "tf.contrib.layers is gone; only layer_norm and the initializers and regularizers have "
+        "drop-ins here",
         "use tf.compat.v1.layers / tf.compat.v1.initializers / keras equivalents of this name",
     ),
     **{
@@ -86,6 +96,9 @@ RULES: dict[str, Rename | Manual] = {
         for name in ("rotate", "transform", "translate")
     },
     "tensorflow.contrib.training.HParams": Rename("estimator_core.compat.hparams.HParams"),
+    "tensorflow.contrib.training.python.training.evaluation.checkpoints_iterator": Rename(
+        "tensorflow.train.checkpoints_iterator"
+    ),
     "tensorflow.contrib.data": Rename("tensorflow.data.experimental"),
     "tensorflow.contrib.cluster_resolver": Rename("tensorflow.distribute.cluster_resolver"),
     "tensorflow.contrib.summary": Rename("tensorflow.compat.v2.summary"),

@@ -1,0 +1,58 @@
+"""tpuest migrate on tensorflow/tpu's vision scripts' contrib uses: contrib.layers' initializers
+and regularizers become estimator_core.compat's, contrib's checkpoints_iterator tf.train's."""
+
+import textwrap
+
+from estimator_core.migrate import migrate_source
+
+
+def migrate(text: str):
+    return migrate_source(textwrap.dedent(text).lstrip("\n"), "m.py")
+
+
+def test_aliased_contrib_layers_initializers_and_regularizers_convert():
+    result = migrate(
+        """
+        import tensorflow.compat.v1 as tf
+        from tensorflow.contrib import layers as contrib_layers
+        def conv(x, init=contrib_layers.xavier_initializer_conv2d(),
+                 reg=contrib_layers.l2_regularizer(scale=0.0002)):
+            k = contrib_layers.variance_scaling_initializer(factor=2.0, mode='FAN_OUT')
+            return tf.layers.conv2d(x, 8, 3, kernel_initializer=init, kernel_regularizer=reg)
+        """
+    )
+    assert result.manual == ()
+    for text in (
+        "init=estimator_core.compat.initializers.xavier_initializer_conv2d()",
+        "reg=estimator_core.compat.regularizers.l2_regularizer(scale=0.0002)",
+        "k = estimator_core.compat.initializers.variance_scaling_initializer(factor=2.0, ",
+    ):
+        assert text in result.migrated
+    assert "tensorflow.contrib" not in result.migrated
+
+
+def test_other_contrib_layers_names_stay_manual():
+    result = migrate(
+        """
+        import tensorflow.compat.v1 as tf
+        from tensorflow.contrib import layers as contrib_layers
+        y = contrib_layers.fully_connected(x, 3)
+        """
+    )
+    use, imported = result.manual
+    assert "(tensorflow.contrib.layers.fully_connected)" in use.reason
+    assert "import of tensorflow.contrib.layers fails" in imported.reason
+
+
+def test_contrib_evaluation_checkpoints_iterator_becomes_tf_train():
+    result = migrate(
+        """
+        import tensorflow.compat.v1 as tf
+        from tensorflow.contrib.training.python.training import evaluation
+        for ckpt in evaluation.checkpoints_iterator(model_dir, timeout=60):
+            pass
+        """
+    )
+    assert result.manual == ()
+    assert "for ckpt in tf.train.checkpoints_iterator(model_dir, timeout=60):" in result.migrated
+    assert "contrib" not in result.migrated
