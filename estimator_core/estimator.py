@@ -180,7 +180,17 @@ class Estimator:
     ) -> Iterator:
         """Yields predictions (one example at a time by default) until input ends."""
         ctx = self._context_for(ModeKeys.PREDICT)
-        checkpoint = checkpoints.require_checkpoint(self.model_dir, checkpoint_path)
+        checkpoint, cache = None, None
+        if checkpoint_path or checkpoints.latest_checkpoint(self.model_dir):
+            checkpoint = checkpoints.require_checkpoint(self.model_dir, checkpoint_path)
+            cache = self._graphs
+        else:
+            # As the original: an untrained model predicts with its variables' initial values
+            # (init_from_checkpoint in model_fn sets them). Not cached: reuse restores a checkpoint.
+            log.info(
+                "No trained model in model_dir %s: predicting from initialized variables",
+                self.model_dir,
+            )
         return prediction.run_predict(
             ctx,
             input_fn,
@@ -188,7 +198,7 @@ class Estimator:
             hooks=hooks,
             checkpoint=checkpoint,
             yield_single_examples=yield_single_examples,
-            cache=self._graphs,
+            cache=cache,
         )
 
     def export_saved_model(

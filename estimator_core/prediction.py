@@ -69,7 +69,7 @@ class PredictGraph:
 
 
 def _build(
-    ctx: EngineContext, input_fn, predict_keys, hooks, checkpoint: str, key
+    ctx: EngineContext, input_fn, predict_keys, hooks, checkpoint: str | None, key
 ) -> LiveGraph[PredictGraph]:
     with mode_graph(ctx, PREDICT) as mg:
         source = make_input_source(ctx.call_input_fn(input_fn, PREDICT), PREDICT)
@@ -91,7 +91,7 @@ def run_predict(
     *,
     predict_keys,
     hooks,
-    checkpoint: str,
+    checkpoint: str | None,  # None: initialize the variables instead
     yield_single_examples: bool,
     cache: GraphCache | None = None,
 ) -> Iterator:

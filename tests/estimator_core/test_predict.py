@@ -4,14 +4,36 @@ import tensorflow as tf
 
 from estimator_core import TPUEstimatorSpec
 
-from .fakes import data, estimator, finite_input_fn, linear_model_fn
+from .fakes import N_CLASSES, N_FEATURES, data, estimator, finite_input_fn, linear_model_fn
 
 v1 = tf.compat.v1
 
 
-def test_no_trained_model(tmp_path):
-    with pytest.raises(ValueError, match="could not find a trained model"):
-        estimator(tmp_path).predict(finite_input_fn())
+def test_without_a_checkpoint_predicts_from_initialized_variables(tmp_path, trained):
+    # As the original's: an untrained model_dir predicts with the variables' initial values,
+    # which init_from_checkpoint in model_fn may take from another model (a predict-only
+    # script over a pretrained checkpoint).
+    def warm_model_fn(features, labels, mode, params):
+        spec = linear_model_fn(features, labels, mode, params)
+        v1.train.init_from_checkpoint(str(trained), {"w": "w", "b": "b"})
+        return spec
+
+    x, _ = data(n=10, seed=8)
+    preds = list(
+        estimator(tmp_path, model_fn=warm_model_fn).predict(finite_input_fn(x, labels=False))
+    )
+    w, b = estimator(trained).get_variable_value(["w", "b"])
+    logits = np.stack([p["logits"] for p in preds])
+    np.testing.assert_allclose(logits, x @ w + b, rtol=1e-5, atol=1e-6)
+    fresh = list(estimator(tmp_path).predict(finite_input_fn(x, labels=False)))
+    np.testing.assert_allclose(
+        fresh[0]["logits"], x[0] @ np.full((N_FEATURES, N_CLASSES), 0.01), atol=1e-6
+    )
+    assert tf.train.latest_checkpoint(str(tmp_path)) is None  # nothing written
+    with pytest.raises(ValueError, match="does not exist"):
+        estimator(tmp_path).predict(
+            finite_input_fn(x, labels=False), checkpoint_path=str(tmp_path / "x")
+        )
 
 
 def test_yields_every_example_in_order_including_partial_batch(trained):
