@@ -99,6 +99,15 @@ RULES: dict[str, Rename | Manual] = {
     "tensorflow.contrib.training.python.training.evaluation.checkpoints_iterator": Rename(
         "tensorflow.train.checkpoints_iterator"
     ),
+    # contrib.framework's checkpoint readers and global-step helpers were tf.train's.
+    **{
+        f"tensorflow.contrib.framework.{name}": Rename(f"tensorflow.train.{name}")
+        for name in ("list_variables", "load_checkpoint", "load_variable")
+    },
+    **{
+        f"tensorflow.contrib.framework.{name}": Rename(f"tensorflow.compat.v1.train.{name}")
+        for name in ("get_global_step", "get_or_create_global_step")
+    },
     "tensorflow.contrib.data": Rename("tensorflow.data.experimental"),
     "tensorflow.contrib.cluster_resolver": Rename("tensorflow.distribute.cluster_resolver"),
     "tensorflow.contrib.summary": Rename("tensorflow.compat.v2.summary"),
