@@ -141,9 +141,9 @@ class _Pass:
             if module == "tensorflow.compat.v1" and rest.startswith("compat.v1."):
                 rest = rest[len("compat.v1.") :]
             return f"{name}.{rest}"
-        if target.split(".")[0] == "estimator_core":
-            # `import estimator_core` reaches all of them: compat, export load on first use.
-            self.needs.add("estimator_core")
+        # `import estimator_core` reaches all of it (compat and export load on first use);
+        # another package (tf_slim) is a rule's target only for names it exports at the top.
+        self.needs.add(target.split(".")[0])
         return target
 
     def _problem(self, line: int, reason: str, fix: str, kind: str = "manual") -> None:
@@ -187,6 +187,8 @@ class _Pass:
                 shown = ".".join(parts) + (f" ({full})" if len(root) > 1 else "")
                 self._problem(line, f"{shown}: {rule.reason}", rule.fix)
                 return
+            if rule.target.split(".")[0] == "tf_slim":
+                self.legacy_keras = True  # tf-slim builds TF's TF1 layers, which load tf-keras
             if k == 1 or prefix == rule.target:
                 # The name itself is an alias of a moved module: its import is rewritten.
                 self._check_member(rule.target, qualified[j:], line)
@@ -313,7 +315,8 @@ class _Pass:
                 return f"{local} = {self.render(target)}"
             return f"import tensorflow\n{local} = {target}"
         module, _, name = target.rpartition(".")
-        return f"from {module} import {name}" + (f" as {local}" if local != name else "")
+        head = f"from {module} import {name}" if module else f"import {name}"
+        return head + (f" as {local}" if local != name else "")
 
     def _replace_statement(self, node: ast.stmt, lines: list[str]) -> None:
         start, end = self.src.span(node)

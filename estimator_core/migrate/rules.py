@@ -19,6 +19,7 @@ __all__ = [
     "LEGACY_KERAS_IMPORT",
     "LEGACY_KERAS_NOTE",
     "RULES",
+    "TF_SLIM_NOTE",
     "TRAIN_REEXPORTS",
     "Manual",
     "Rename",
@@ -35,6 +36,16 @@ LEGACY_KERAS_NOTE = (
 )
 
 _INITIALIZERS = ("variance_scaling_initializer", "xavier_initializer", "xavier_initializer_conv2d")
+TF_SLIM_NOTE = "tf.contrib.slim is the tf-slim package now: pip install tf-slim"
+_SLIM_FRAMEWORK = (
+    "arg_scope",
+    "add_arg_scope",
+    "variable",
+    "model_variable",
+    "assign_from_checkpoint_fn",
+    "get_variables_to_restore",
+    "get_model_variables",
+)
 
 RULES: dict[str, Rename | Manual] = {
     # TPUEstimator and its configs: the engine's legacy-tolerant names.
@@ -107,6 +118,17 @@ RULES: dict[str, Rename | Manual] = {
     **{
         f"tensorflow.contrib.framework.{name}": Rename(f"tensorflow.compat.v1.train.{name}")
         for name in ("get_global_step", "get_or_create_global_step")
+    },
+    # contrib.slim lives on as the tf-slim package: the same layers, arg_scope and variables.
+    "tensorflow.contrib.slim": Rename("tf_slim", TF_SLIM_NOTE),
+    "tensorflow.contrib.layers.flatten": Rename("tf_slim.flatten", TF_SLIM_NOTE),
+    **{
+        f"tensorflow.contrib.framework.{name}": Rename(f"tf_slim.{name}", TF_SLIM_NOTE)
+        for name in _SLIM_FRAMEWORK
+    },
+    **{
+        f"tensorflow.contrib.framework.python.ops.{name}": Rename(f"tf_slim.{name}", TF_SLIM_NOTE)
+        for name in ("arg_scope", "add_arg_scope")
     },
     "tensorflow.contrib.data": Rename("tensorflow.data.experimental"),
     "tensorflow.contrib.cluster_resolver": Rename("tensorflow.distribute.cluster_resolver"),

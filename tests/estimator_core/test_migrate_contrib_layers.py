@@ -56,3 +56,36 @@ def test_contrib_evaluation_checkpoints_iterator_becomes_tf_train():
     assert result.manual == ()
     assert "for ckpt in tf.train.checkpoints_iterator(model_dir, timeout=60):" in result.migrated
     assert "contrib" not in result.migrated
+
+
+def test_contrib_slim_and_its_framework_names_become_tf_slim_with_the_keras_switch():
+    result = migrate(
+        """
+        import tensorflow.compat.v1 as tf
+        from tensorflow.contrib import slim
+        from tensorflow.contrib import framework as contrib_framework
+        from tensorflow.contrib.framework.python.ops import add_arg_scope
+        from tensorflow.contrib.framework.python.ops import arg_scope
+
+        @add_arg_scope
+        def block(x):
+            with arg_scope([slim.conv2d], normalizer_fn=slim.batch_norm):
+                v = contrib_framework.variable("v", [1])
+                return slim.conv2d(x, 3, 3) * v + tf.contrib.slim.flatten(x)
+        """
+    )
+    assert result.manual == ()
+    lines = result.migrated.splitlines()
+    for line in (
+        "from estimator_core.compat import legacy_keras  # noqa: F401",
+        "import tf_slim as slim",
+        "from tf_slim import add_arg_scope",
+        "from tf_slim import arg_scope",
+        "import tf_slim",
+        '        v = tf_slim.variable("v", [1])',
+        "        return slim.conv2d(x, 3, 3) * v + tf_slim.flatten(x)",
+    ):
+        assert line in lines
+    assert lines[0].startswith("from estimator_core.compat import legacy_keras")
+    assert "contrib" not in result.migrated
+    assert any("pip install tf-slim" in change.note for change in result.changes)
