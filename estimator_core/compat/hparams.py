@@ -17,9 +17,12 @@ class HParams:
             self.add_hparam(name, value)
 
     def add_hparam(self, name: str, value) -> None:
-        if name in self._names or hasattr(type(self), name):
+        # contrib refused a name only while it held something: a hyperparameter whose value is
+        # None could be added again (AmoebaNet's flag overrides do that for `num_shards`).
+        if getattr(self, name, None) is not None:
             raise ValueError(f"hyperparameter {name!r} already exists (or is a method name)")
-        self._names.append(name)
+        if name not in self._names:
+            self._names.append(name)
         setattr(self, name, value)
 
     def set_hparam(self, name: str, value) -> None:

@@ -49,3 +49,11 @@ def test_hparams_hold_parse_and_refuse_unknown_names():
         hp.set_hparam("nope", 1)
     with pytest.raises(ValueError, match="already exists"):
         hp.add_hparam("values", 1)
+
+
+def test_hparams_a_none_hyperparameter_can_be_added_again_as_in_contrib():
+    hp = HParams(num_shards=None, lr=0.1)
+    hp.add_hparam("num_shards", 8)  # contrib refused only names holding a value
+    assert hp.num_shards == 8 and list(hp.values()) == ["num_shards", "lr"]
+    with pytest.raises(ValueError, match="'num_shards' already exists"):
+        hp.add_hparam("num_shards", 4)
