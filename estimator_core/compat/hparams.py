@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import numbers
 
 
 class HParams:
@@ -13,6 +14,7 @@ class HParams:
             raise ValueError("HParams(hparam_def=...) (a protobuf) is not supported")
         self._model_structure = model_structure
         self._names: list[str] = []
+        self._types: dict[str, tuple[type, bool]] = {}  # (the value's or its items' type, list?)
         for name, value in kwargs.items():
             self.add_hparam(name, value)
 
@@ -21,13 +23,30 @@ class HParams:
         # None could be added again (AmoebaNet's flag overrides do that for `num_shards`).
         if getattr(self, name, None) is not None:
             raise ValueError(f"hyperparameter {name!r} already exists (or is a method name)")
+        if isinstance(value, (list, tuple)):
+            if not value:
+                raise ValueError(f"hyperparameter {name!r}: a list value cannot be empty")
+            self._types[name] = (type(value[0]), True)
+        else:
+            self._types[name] = (type(value), False)
         if name not in self._names:
             self._names.append(name)
         setattr(self, name, value)
 
     def set_hparam(self, name: str, value) -> None:
+        """Sets `name`, cast to the type it was added with (contrib's rules: an int becomes a
+        float, a float never an int, nothing becomes a bool or a string)."""
         if name not in self._names:
             raise ValueError(f"unknown hyperparameter {name!r}; known: {sorted(self._names)}")
+        kind, is_list = self._types[name]
+        if isinstance(value, list) != is_list:
+            raise ValueError(
+                f"hyperparameter {name!r}: {value!r} must {'' if is_list else 'not '}be a list"
+            )
+        if is_list:
+            value = [_cast(name, kind, item) for item in value]
+        else:
+            value = _cast(name, kind, value)
         setattr(self, name, value)
 
     def del_hparam(self, name: str) -> None:
@@ -70,3 +89,20 @@ class HParams:
 
     def __repr__(self) -> str:
         return f"HParams({self.values()!r})"
+
+
+def _cast(name: str, kind: type, value):
+    """`value` as `kind` where contrib's HParams allowed it, else a ValueError naming both."""
+    if type(value) is kind or kind is type(None):
+        return value
+    refused = (
+        (issubclass(kind, (str, bytes)) and not isinstance(value, (str, bytes)))
+        or issubclass(kind, bool) != isinstance(value, bool)
+        or (issubclass(kind, numbers.Integral) and not isinstance(value, numbers.Integral))
+        or (issubclass(kind, numbers.Number) and not isinstance(value, numbers.Number))
+    )
+    if refused:
+        raise ValueError(
+            f"hyperparameter {name!r} is a {kind.__name__}: cannot set it to {value!r}"
+        )
+    return kind(value)

@@ -57,3 +57,15 @@ def test_hparams_a_none_hyperparameter_can_be_added_again_as_in_contrib():
     assert hp.num_shards == 8 and list(hp.values()) == ["num_shards", "lr"]
     with pytest.raises(ValueError, match="'num_shards' already exists"):
         hp.add_hparam("num_shards", 4)
+
+
+def test_hparams_set_casts_to_the_added_type_as_contrib_did():
+    hp = HParams(weight_decay=4e-5, cells=6, name="a", flag=True, sizes=[1, 2], extra=None)
+    hp.set_hparam("weight_decay", 0)  # AmoebaNet's eval: then l2_regularizer(0.0), not 0
+    assert type(hp.weight_decay) is float and hp.weight_decay == pytest.approx(0.0, abs=0)
+    hp.set_hparam("sizes", [3, 4])
+    hp.set_hparam("extra", "anything")
+    assert hp.sizes == [3, 4] and hp.extra == "anything"
+    for name, value in (("cells", 2.5), ("flag", 1), ("name", 3), ("cells", True), ("sizes", 3)):
+        with pytest.raises(ValueError, match=repr(name)):
+            hp.set_hparam(name, value)
