@@ -10,7 +10,14 @@ import numpy as np
 import tensorflow as tf
 
 from estimator_core.context import EngineContext
-from estimator_core.graph_cache import GraphCache, LiveGraph, call_key, in_use, reuse_or_build
+from estimator_core.graph_cache import (
+    GraphCache,
+    LiveGraph,
+    call_key,
+    in_use,
+    restartable,
+    reuse_or_build,
+)
 from estimator_core.inputs import InputSource, make_input_source
 from estimator_core.mode_graph import mode_graph
 from estimator_core.mode_keys import ModeKeys
@@ -125,6 +132,7 @@ def run_evaluate(
         key,
         build=lambda: _build(ctx, input_fn, hooks, checkpoint, key),
         refresh=lambda live: _refresh(live, checkpoint),
+        share=lambda live: restartable([live.state.source]),
     )
     state, session = live.state, live.session
     with in_use(cache, EVAL, live, cached), live.graph.as_default():

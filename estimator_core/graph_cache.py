@@ -126,6 +126,14 @@ def _same(a, b) -> bool:
     return a is b
 
 
+def restartable(sources) -> bool:
+    """Whether a graph fed by these input sources may serve another call: a Dataset's iterator
+    is re-initialized on every call, but tensors input_fn returned (a one-shot iterator's
+    get_next, a queue) keep their position in the session. The original rebuilt the graph on
+    every call, so each call read such input from the start: those graphs are not kept."""
+    return all(source.is_dataset for source in sources)
+
+
 def call_key(input_fn, *objects) -> tuple:
     """What a cached graph must have been built for: the same input_fn, hooks and options."""
     return (input_fn, *objects)

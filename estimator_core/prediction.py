@@ -9,7 +9,14 @@ import numpy as np
 import tensorflow as tf
 
 from estimator_core.context import EngineContext
-from estimator_core.graph_cache import GraphCache, LiveGraph, call_key, in_use, reuse_or_build
+from estimator_core.graph_cache import (
+    GraphCache,
+    LiveGraph,
+    call_key,
+    in_use,
+    restartable,
+    reuse_or_build,
+)
 from estimator_core.inputs import InputSource, make_input_source
 from estimator_core.mode_graph import mode_graph
 from estimator_core.mode_keys import ModeKeys
@@ -104,7 +111,7 @@ def run_predict(
         build=lambda: _build(ctx, input_fn, predict_keys, hooks, checkpoint, key),
         refresh=lambda live: restore_into(live.session, live.state.saver, checkpoint),
         # While another predict generator still reads the cached graph, this one stays private.
-        share=lambda live: not cache.busy(PREDICT),
+        share=lambda live: not cache.busy(PREDICT) and restartable([live.state.source]),
     )
     state, session = live.state, live.session
     # A generator closed early (GeneratorExit) keeps its cached graph: only errors evict it.

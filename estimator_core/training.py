@@ -13,7 +13,14 @@ import tensorflow as tf
 from estimator_core import checkpoints, interrupts
 from estimator_core.checks import positive_int
 from estimator_core.context import EngineContext
-from estimator_core.graph_cache import GraphCache, LiveGraph, call_key, in_use, reuse_or_build
+from estimator_core.graph_cache import (
+    GraphCache,
+    LiveGraph,
+    call_key,
+    in_use,
+    restartable,
+    reuse_or_build,
+)
 from estimator_core.hooks import LoopReportHook, checkpoint_hook
 from estimator_core.mode_graph import open_live
 from estimator_core.mode_keys import ModeKeys
@@ -119,8 +126,11 @@ def run_train(ctx: EngineContext, call: TrainCall, cache: GraphCache | None = No
             call.key,
             build=lambda: _build_live(ctx, call),
             refresh=lambda live: _refresh(live, ctx.model_dir),
-            # A session on a remote target (TF_CONFIG workers) is not kept between calls.
-            share=lambda live: not live.state.replication.session_target,
+            # A session on a remote target (TF_CONFIG workers) is not kept between calls, nor
+            # one fed by input_fn's tensors: see graph_cache.restartable.
+            share=lambda live: (
+                not live.state.replication.session_target and restartable(live.state.sources)
+            ),
         )
         tg, session, report, config = live.state, live.session, live.hooks[0], ctx.config
         # On failure the session may be ahead of the last checkpoint: never reuse it.

@@ -4,6 +4,7 @@ import collections
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from .fakes import data, estimator, finite_input_fn, linear_model_fn, train_input_fn
 
@@ -119,3 +120,33 @@ def test_params_are_copied_so_later_changes_cannot_reach_a_cached_graph(tmp_path
     est.train(train_input_fn(), steps=2)  # a rebuilt graph: still 0.1, like the cached one
     assert built_with == [0.1, 0.1]
     assert est.params == {"optimizer": {"lr": 0.1}}
+
+
+def one_shot_input_fn(n, labels=True):
+    """Tensors from a one-shot iterator over n examples (no repeat), as TF1-era input_fns made."""
+    x, y = data(n=n)
+
+    def input_fn(params):
+        ds = tf.data.Dataset.from_tensor_slices(({"x": x}, y) if labels else {"x": x})
+        iterator = tf.compat.v1.data.make_one_shot_iterator(ds.batch(params["batch_size"]))
+        return iterator.get_next()
+
+    return input_fn
+
+
+def test_tensor_input_fns_start_their_input_afresh_on_every_call(tmp_path):
+    # A one-shot iterator's position lives in its session: the original rebuilt the graph on
+    # every call, so each call read the input from the start. A reused graph would find it spent.
+    model_fn, calls = counting_model_fn()
+    est = estimator(tmp_path, model_fn=model_fn)
+    train_fn = one_shot_input_fn(16)  # 2 batches of 8
+    est.train(train_fn, steps=2)
+    est.train(train_fn, steps=2)
+    assert est.get_variable_value("global_step") == 4
+    eval_fn = one_shot_input_fn(16)
+    first = est.evaluate(eval_fn, steps=5)
+    assert est.evaluate(eval_fn, steps=5) == first
+    assert first == estimator(tmp_path).evaluate(one_shot_input_fn(16), steps=5)
+    predict_fn = one_shot_input_fn(8, labels=False)
+    assert len(list(est.predict(predict_fn))) == len(list(est.predict(predict_fn))) == 8
+    assert calls == {"train": 2, "eval": 2, "infer": 2}
