@@ -54,6 +54,8 @@ RULES: dict[str, Rename | Manual] = {
     "tensorflow.contrib.tpu.python.tpu.tpu_estimator": Rename(COMPAT_TPU),
     "tensorflow.contrib.tpu.python.tpu.tpu_config": Rename(COMPAT_TPU),
     "tensorflow.contrib.tpu.python.tpu.tpu_optimizer": Rename(COMPAT_TPU),
+    # contrib's TPU ops module: the public ones (cross_replica_sum, ...) are tf.compat.v1.tpu's.
+    "tensorflow.contrib.tpu.python.ops.tpu_ops": Rename("tensorflow.compat.v1.tpu"),
     "tensorflow.contrib.tpu.python.tpu.async_checkpoint": Manual(
         "asynchronous checkpointing is a TPU-infeed feature with no equivalent here",
         "use tf.compat.v1.train.CheckpointSaverHook, or drop the hook (the engine saves "

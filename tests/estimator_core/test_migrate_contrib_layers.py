@@ -89,3 +89,19 @@ def test_contrib_slim_and_its_framework_names_become_tf_slim_with_the_keras_swit
     assert lines[0].startswith("from estimator_core.compat import legacy_keras")
     assert "contrib" not in result.migrated
     assert any("pip install tf-slim" in change.note for change in result.changes)
+
+
+def test_contrib_tpu_ops_module_becomes_tf_tpu_and_unknown_ops_are_reported():
+    result = migrate(
+        """
+        import tensorflow.compat.v1 as tf
+        from tensorflow.contrib.tpu.python.ops import tpu_ops
+        def group_sum(x):
+            return tpu_ops.cross_replica_sum(x, [[0, 1]]) + tpu_ops.no_such_op(x)
+        """
+    )
+    assert "tpu_ops = tf.tpu" in result.migrated.splitlines()
+    (problem,) = result.manual
+    assert problem.line == 4 and "no_such_op: tensorflow.compat.v1.tpu has no such name" in (
+        problem.reason
+    )
