@@ -150,7 +150,9 @@ def run_evaluate(
                 break  # tensors never run out; one batch is all a tensor input_fn gives
         result = session.run(state.values)
         hooked.end()
-    result = {k: _as_original(v) for k, v in result.items()}
+    # As the original: metrics (loss among them) sorted by name, then global_step.
+    order = sorted(k for k in result if k != "global_step") + ["global_step"]
+    result = {k: _as_original(result[k]) for k in order if k in result}
     log.info(
         "Evaluation of %s (%d batches): %s",
         os.path.basename(checkpoint),

@@ -99,3 +99,20 @@ def test_results_are_numpy_scalars_of_the_metric_dtype(trained):
     assert type(result["accuracy"]) is np.float32
     assert type(result["global_step"]) is np.int64
     assert str(result["accuracy"]) == str(np.float32(float(result["accuracy"])))
+
+
+def test_results_list_metrics_by_name_then_global_step(trained):
+    # The original sorted the metrics (loss among them) by name and put global_step last, so a
+    # script that prints the dict shows them in that order.
+    def model_fn(features, labels, mode, params):
+        spec = linear_model_fn(features, labels, mode, params)
+        logits = spec.predictions["logits"]
+
+        def metrics(labels, logits):
+            mean = v1.metrics.mean(logits)
+            return {"zeta": mean, "alpha": v1.metrics.mean(labels), "m": mean}
+
+        return spec._replace(eval_metrics=(metrics, [labels, logits]))
+
+    result = estimator(trained, model_fn=model_fn).evaluate(finite_input_fn())
+    assert list(result) == ["alpha", "loss", "m", "zeta", "global_step"]
