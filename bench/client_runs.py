@@ -241,9 +241,10 @@ def _run_mnist(tensorflow, side: str, work: str, out: str) -> dict:
 def _run_script(client: str, side: str, work: str, out: str) -> dict:
     """A tensorflow/tpu script (resnet_main.py, efficientnet's main.py) as `python SCRIPT FLAGS`
     runs it; the engine side starts from the original side's step-0 checkpoint (same weights)."""
-    import ast
     import logging
     import runpy
+
+    import numpy as np
 
     _, folder, script, flag_values = SCRIPT_CLIENTS[client]
     src = sys.path[0]
@@ -260,9 +261,11 @@ def _run_script(client: str, side: str, work: str, out: str) -> dict:
 
     class EvalResults(logging.Handler):
         def emit(self, record):
-            text = record.getMessage()
-            if text.startswith("Eval results at step"):
-                results.append(ast.literal_eval(text.split(": ", 1)[1]))
+            # The dict itself, not its text: evaluate returns NumPy scalars, which NumPy 2
+            # prints as np.float32(0.7).
+            if str(record.msg).startswith("Eval results at step"):
+                metrics = record.args[-1]
+                results.append({k: np.asarray(v).tolist() for k, v in metrics.items()})
 
     logging.getLogger("").addHandler(EvalResults())
     logging.getLogger("tensorflow").addHandler(EvalResults())
