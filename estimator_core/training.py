@@ -164,7 +164,8 @@ def run_train(ctx: EngineContext, call: TrainCall, cache: GraphCache | None = No
     if preemption.requested:
         log.warning("preempted: stopped at global_step %d with a checkpoint saved", final)
     if report.last_loss is not None:
-        log.info("Loss for final step: %s.", report.last_loss)
+        # The fetched NumPy scalar, as the original logged it: "3.3724327", not 3.3724327087402344.
+        log.info("Loss for final step: %s.", report.last_loss_fetched)
     return {
         "global_step": final,
         "loss": report.last_loss,

@@ -99,8 +99,8 @@ def test_a_30_step_run_writes_a_loss_curve_and_logs_like_the_original(tmp_path, 
         assert examples.simple_value == pytest.approx(8 * rate.simple_value, rel=1e-5, abs=1e-6)
     messages = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("loss = ") and m.endswith("step = 5") for m in messages)
-    final = est.last_train_result["loss"]
-    assert f"Loss for final step: {final}." in messages
+    final = np.float32(est.last_train_result["loss"])  # printed as the original: float32's str
+    assert f"Loss for final step: {final!s}." in messages
 
 
 def test_evaluation_events_carry_the_checkpoint_path(tmp_path):
