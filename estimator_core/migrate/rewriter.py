@@ -267,6 +267,15 @@ class _Pass:
                 qualified, local = alias.name, alias.asname or alias.name.split(".")[0]
             else:
                 qualified, local = f"{node.module}.{alias.name}", alias.asname or alias.name
+            # The package itself (`import tensorflow_gan`, `from tensorflow_gan import x`), not
+            # its internal modules, which the package's own files import.
+            package = rules.PACKAGES_TO_MIGRATE.get(
+                alias.name if isinstance(node, ast.Import) else node.module
+            )
+            if package is not None:
+                kept.append(alias)
+                self._problem(node.lineno, f"{qualified}: {package.reason}", package.fix)
+                continue
             found = rules.lookup(qualified)
             if found is None or qualified.split(".")[0] not in (
                 "tensorflow",

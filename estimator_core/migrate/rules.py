@@ -18,6 +18,7 @@ __all__ = [
     "LAYER_NORM",
     "LEGACY_KERAS_IMPORT",
     "LEGACY_KERAS_NOTE",
+    "PACKAGES_TO_MIGRATE",
     "RULES",
     "TF_SLIM_NOTE",
     "TRAIN_REEXPORTS",
@@ -138,6 +139,17 @@ RULES: dict[str, Rename | Manual] = {
     "tensorflow.contrib": Manual(
         "tf.contrib was removed in TF 2.0",
         "find this symbol's TF2 or tf.compat.v1 equivalent (TF's tf_upgrade_v2 docs list many)",
+    ),
+}
+
+# Packages that import tf.estimator when they load: a script's import of the package is reported
+# (its uses stay as written) with the way to run them, migrating the package's own copy.
+PACKAGES_TO_MIGRATE: dict[str, Manual] = {
+    "tensorflow_gan": Manual(
+        "tensorflow-gan subclasses tf.estimator's classes when it is imported (GANEstimator, "
+        "TPUGANEstimator, its train hooks) and TF 2.16+ has no tf.estimator, so the import fails",
+        "migrate a copy of the package too (tpuest migrate SITE_PACKAGES/tensorflow_gan --out "
+        "DIR/tensorflow_gan) and put DIR first on PYTHONPATH; this file's uses then run as written",
     ),
 }
 
