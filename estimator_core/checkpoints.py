@@ -69,6 +69,17 @@ class CheckpointError(RuntimeError):
         super().__init__(f"cannot restore checkpoint {path}: {where}{self.reason}")
 
 
+# A graph TensorFlow cannot run on these devices fails at its first session.run, which is the
+# restore: such an error says nothing about the checkpoint.
+_GRAPH_ERRORS = ("No OpKernel was registered", "Cannot assign a device for operation")
+
+
+def is_graph_error(error: Exception) -> bool:
+    """Whether a failed restore failed because the graph cannot run here (an op without a kernel
+    on this device, e.g. a TPU-only CrossReplicaSum on CPU), not because of the checkpoint."""
+    return any(text in str(error) for text in _GRAPH_ERRORS)
+
+
 def _restore_reason(error: Exception) -> str:
     """The cause in a restore error, with its type. TF 2.21's graph errors open with a generic
     'Graph execution error:' and put the cause after the failing node's 'Node: ...' line."""

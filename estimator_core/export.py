@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from estimator_core.checkpoints import CheckpointError
+from estimator_core.checkpoints import CheckpointError, is_graph_error
 from estimator_core.context import EngineContext, new_graph
 from estimator_core.export_outputs import (  # noqa: F401 - tf.estimator.export's names live here
     DEFAULT_SERVING_KEY,
@@ -179,6 +179,8 @@ def export_saved_model(
             saver.restore(session, checkpoint)
         except (tf.errors.OpError, ValueError) as e:
             session.close()
+            if is_graph_error(e):
+                raise
             raise CheckpointError(checkpoint, e) from e
         tf.io.gfile.makedirs(export_dir_base)
         final_dir = _new_version_dir(export_dir_base)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
-from estimator_core.checkpoints import CheckpointError, checkpoint_initialized
+from estimator_core.checkpoints import CheckpointError, checkpoint_initialized, is_graph_error
 
 log = logging.getLogger("estimator_core")
 
@@ -219,6 +219,8 @@ def _restore_first_readable(session, saver, checkpoints) -> str:
             saver.restore(session, path)
             return path
         except (tf.errors.OpError, ValueError) as e:  # truncated, missing or mismatched
+            if is_graph_error(e):
+                raise  # TensorFlow's own error, as the original's; no checkpoint is to blame
             error = CheckpointError(path, e)
             first_error = first_error or error
             if path != candidates[-1]:

@@ -42,6 +42,19 @@ def trainer(model_dir, max_steps, save_steps=5):
     )
 
 
+def test_a_graph_this_device_cannot_run_is_not_blamed_on_the_checkpoint(two_checkpoints, caplog):
+    def tpu_only_model_fn(features, labels, mode, params):
+        spec = linear_model_fn(features, labels, mode, params)
+        tf.compat.v1.tpu.cross_replica_sum(spec.loss)  # a TPU op: no CPU kernel
+        return spec
+
+    est = estimator(two_checkpoints, model_fn=tpu_only_model_fn)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="'CrossReplicaSum'") as raised:
+        est.evaluate(finite_input_fn())
+    assert not isinstance(raised.value, CheckpointError)
+    assert "falling back" not in caplog.text  # model.ckpt-5 is no better
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing_and_ends_identical(tmp_path):
     steps = 6000  # ~9 s of training with a checkpoint every 10 steps
