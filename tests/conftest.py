@@ -43,3 +43,27 @@ def spawn():
     spawned = Spawned()
     yield spawned
     spawned.end_all()
+
+
+_KERAS_CHOICE = os.environ.get("TF_USE_LEGACY_KERAS")  # the session's, as it started
+
+
+@pytest.fixture(autouse=True)
+def _keras_choice_stays(request):
+    """Fails a test that switches the session to tf-keras (importing compat.legacy_keras sets
+    TF_USE_LEGACY_KERAS=1, at collection or in the test): every later test, and every Python
+    they start, would inherit it. Such imports belong in a subprocess."""
+    _check_keras_choice("before", request.node.nodeid)
+    yield
+    _check_keras_choice("after", request.node.nodeid)
+
+
+def _check_keras_choice(when: str, test: str) -> None:
+    switched = os.environ.get("TF_USE_LEGACY_KERAS")
+    if switched == _KERAS_CHOICE:
+        return
+    if _KERAS_CHOICE is None:  # put the session's choice back, then fail this one test
+        del os.environ["TF_USE_LEGACY_KERAS"]
+    else:
+        os.environ["TF_USE_LEGACY_KERAS"] = _KERAS_CHOICE
+    pytest.fail(f"TF_USE_LEGACY_KERAS={switched!r} {when} {test}: switch it in a subprocess")
