@@ -84,17 +84,31 @@ def _parts(nodes: list[ast.AST]) -> list[str]:
 
 @functools.cache
 def _resolve(target: str):
-    """The module or object `target` names (importing it), or None if it cannot be found."""
-    parts = target.split(".")
-    for end in range(len(parts), 0, -1):
-        try:
-            value = importlib.import_module(".".join(parts[:end]))
-        except ImportError:
-            continue
-        for part in parts[end:]:
-            value = getattr(value, part, None)
-        return value
-    return None
+    """The module or object `target` names, or None if it cannot be found.
+
+    Walks attributes from the top package, importing a submodule only under its module's own
+    name: importing an alias path such as `tensorflow.compat.v1.tpu` would execute a second copy
+    of TensorFlow's API module and rebind `tf.compat.v1.tpu` to it for the whole process.
+    """
+    first, *rest = target.split(".")
+    try:
+        value = importlib.import_module(first)
+    except ImportError:
+        return None
+    for part in rest:
+        found = getattr(value, part, _MISSING)
+        if found is _MISSING and hasattr(value, "__path__"):  # a package's unimported module
+            try:
+                found = importlib.import_module(f"{value.__name__}.{part}")
+            except ImportError:
+                return None
+        if found is _MISSING:
+            return None
+        value = found
+    return value
+
+
+_MISSING = object()
 
 
 class _Pass:

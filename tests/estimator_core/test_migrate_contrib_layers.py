@@ -1,6 +1,9 @@
 """tpuest migrate on tensorflow/tpu's vision scripts' contrib uses: contrib.layers' initializers
 and regularizers become estimator_core.compat's, contrib's checkpoints_iterator tf.train's."""
 
+import os
+import subprocess
+import sys
 import textwrap
 
 from estimator_core.migrate import migrate_source
@@ -105,3 +108,36 @@ def test_contrib_tpu_ops_module_becomes_tf_tpu_and_unknown_ops_are_reported():
     assert problem.line == 4 and "no_such_op: tensorflow.compat.v1.tpu has no such name" in (
         problem.reason
     )
+
+
+RESOLVE_IN_A_FRESH_PYTHON = """
+import sys, textwrap
+import tensorflow as tf
+before = tf.compat.v1.tpu
+from estimator_core.migrate import migrate_source
+code = textwrap.dedent('''
+    import tensorflow.compat.v1 as tf
+    from tensorflow.contrib.tpu.python.ops import tpu_ops
+    def f(x):
+        return tpu_ops.cross_replica_sum(x) + tpu_ops.no_such_op(x) + tf.tpu.replicate(x)
+''').lstrip()
+migrate_source(code, "m.py")
+assert tf.compat.v1.tpu is before, "tf.compat.v1.tpu was rebound"
+print(sorted(k for k in sys.modules if k.startswith("tensorflow.compat.v1")))
+"""
+
+
+def test_checking_names_leaves_tensorflows_modules_as_they_were():
+    """Migrating in-process (tests, notebooks) must not rebind tf.compat.v1.tpu to a second copy
+    of the module: a monkeypatched or already-imported `replicate` would stop being the one used."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    ran = subprocess.run(
+        [sys.executable, "-c", RESOLVE_IN_A_FRESH_PYTHON],
+        cwd=root,
+        env=dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="3"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.stdout.strip().splitlines()[-1] == "[]"  # no module under an alias path
