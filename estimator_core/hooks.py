@@ -50,8 +50,7 @@ class LoopReportHook(v1.train.SessionRunHook):
         self._batch_size = batch_size
         self._last_log_step = None
         self._last_summary_step = None
-        self.last_loss = None
-        self.last_loss_fetched = None  # the same, as fetched: a NumPy scalar of the loss's dtype
+        self.last_loss = None  # as fetched: a NumPy scalar of the loss's dtype
         self.steps_per_sec = None
 
     def after_create_session(self, session, coord):
@@ -71,7 +70,7 @@ class LoopReportHook(v1.train.SessionRunHook):
             raise NanLossError(step, loss)
         if not int(out["steps"]):
             return
-        self.last_loss, self.last_loss_fetched = loss, out["loss"]
+        self.last_loss = out["loss"]
         now = time.monotonic()
         if now > self._start_time:
             self.steps_per_sec = (step - self._start_step) / (now - self._start_time)

@@ -165,10 +165,10 @@ def run_train(ctx: EngineContext, call: TrainCall, cache: GraphCache | None = No
         log.warning("preempted: stopped at global_step %d with a checkpoint saved", final)
     if report.last_loss is not None:
         # The fetched NumPy scalar, as the original logged it: "3.3724327", not 3.3724327087402344.
-        log.info("Loss for final step: %s.", report.last_loss_fetched)
+        log.info("Loss for final step: %s.", report.last_loss)
     return {
         "global_step": final,
-        "loss": report.last_loss,
+        "loss": None if report.last_loss is None else float(report.last_loss),
         "steps_per_sec": report.steps_per_sec,
         "preempted": preemption.requested,
     }
